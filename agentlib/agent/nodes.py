@@ -1,0 +1,252 @@
+"""The graph's nodes (plain functions returning partial state updates) and routers."""
+
+from __future__ import annotations
+
+import ast
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Literal
+
+from langgraph.runtime import Runtime
+
+from agentlib.agent import prompts
+from agentlib.agent.context import SolveContext
+from agentlib.agent.extract import ExtractionError, call_arity, extract
+from agentlib.agent.state import SolveState
+from agentlib.library.code import arity, docstring, module_id, signature
+from agentlib.model import Attempt, Module, TraceStep, Verdict
+from agentlib.sandbox import run as run_sandbox
+
+
+def _step(node: str, decision: str, detail: str = "", start: float = 0.0,
+          tokens: int = 0) -> list[TraceStep]:
+    return [TraceStep(node=node, decision=decision, detail=detail,
+                      wall_s=round(time.monotonic() - start, 4) if start else 0.0, tokens=tokens)]
+
+
+def wrapper_source(entry_point: str, target: str) -> str:
+    """A thin module that exposes a stored function under the name a task asks for."""
+    return (f"def {entry_point}(*args, **kwargs):\n"
+            f"    \"\"\"Call {target}.\"\"\"\n"
+            f"    return {target}(*args, **kwargs)\n")
+
+
+def retrieve(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Find the library modules nearest to the task."""
+    start = time.monotonic()
+    library = runtime.context.library
+    if library is None:
+        return {"retrieved": [], "trace": _step("retrieve", "skipped", "library disabled")}
+    task = state["task"]
+    query = task.prompt + "\n" + "\n".join(t.source for t in task.tests)
+    found = library.search(query, runtime.context.settings.top_k)
+    detail = ", ".join(f"{m.name} ({d:.2f})" for m, d in found) or "library is empty"
+    return {"retrieved": [m for m, _ in found],
+            "trace": _step("retrieve", f"{len(found)} module(s)", detail, start)}
+
+
+def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Run retrieved modules against the task's tests; reuse the first that passes them all."""
+    start = time.monotonic()
+    ctx = runtime.context
+    task, entry = state["task"], state["entry_point"]
+    wanted = call_arity([t.source for t in task.tests], entry)
+    fitting = []
+    for module in state.get("retrieved", []):
+        required, maximum = arity(module.source, module.name)
+        if wanted is None or (required <= wanted and (maximum is None or wanted <= maximum)):
+            fitting.append(module)
+    if not fitting:
+        return {"reused": None, "trace": _step("try_reuse", "nothing to try",
+                                               "no retrieved module has a fitting signature",
+                                               start)}
+
+    def attempt(module: Module) -> tuple[Module, str, Verdict]:
+        program = ctx.library.program_for(module)
+        if module.name != entry:
+            program += "\n\n" + wrapper_source(entry, module.name)
+        return module, program, run_sandbox(program, task.tests, ctx.limits)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        outcomes = list(pool.map(attempt, fitting))
+    for module in state.get("retrieved", []):
+        ctx.library.update_counters(module.id, times_retrieved=1)
+    for module, program, verdict in outcomes:
+        if verdict.passed:
+            ctx.library.update_counters(module.id, times_reused=1)
+            return {"reused": module, "program": program, "solved": True,
+                    "candidate": module.source if module.name == entry
+                    else wrapper_source(entry, module.name),
+                    "dependencies": [] if module.name == entry else [module.name],
+                    "attempts": [Attempt(source=program, verdict=verdict, origin="reuse",
+                                         module_id=module.id)],
+                    "trace": _step("try_reuse", f"reused {module.name}",
+                                   f"passed {len(verdict.results)} test(s) with zero LLM calls",
+                                   start)}
+        ctx.library.update_counters(module.id, times_failed=1)
+    tried = ", ".join(f"{m.name}: {len(v.failures)} failing" for m, _, v in outcomes)
+    return {"reused": None, "trace": _step("try_reuse", "no module passed", tried, start)}
+
+
+def _library_lines(state: SolveState) -> list[str]:
+    return [f"{m.signature}: {m.docstring.splitlines()[0] if m.docstring else m.task_prompt[:100]}"
+            for m in state.get("retrieved", [])]
+
+
+def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
+         node: Literal["generate", "repair"], start: float) -> dict[str, Any]:
+    """Call the model, extract a candidate and build its self-contained program."""
+    completion = ctx.llm().complete(messages)
+    names = {m.name for m in state.get("retrieved", [])}
+    entry = state["entry_point"]
+    tokens = completion.prompt_tokens + completion.completion_tokens
+    update: dict[str, Any] = {
+        "messages": messages + [{"role": "assistant", "content": completion.text}],
+        "llm_calls": 1, "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens, "phase": node}
+    try:
+        candidate = extract(completion.text, entry, names - {entry},
+                            call_arity([t.source for t in state["task"].tests], entry))
+    except ExtractionError as exc:
+        update.update(candidate="", program="", dependencies=[], extract_error=str(exc))
+        update["trace"] = _step(node, "unusable reply", str(exc), start, tokens)
+        return update
+    program = candidate.source
+    if candidate.dependencies and ctx.library is not None:
+        closure = []
+        for dep in candidate.dependencies:
+            module = ctx.library.get(dep)
+            if module is not None:
+                closure.append(ctx.library.program_for(module))
+        program = "\n\n".join(closure + [candidate.source])
+    detail = f"calls library: {', '.join(candidate.dependencies)}" if candidate.dependencies else ""
+    if candidate.renamed_from:
+        detail = (detail + "; " if detail else "") + f"renamed {candidate.renamed_from} to {entry}"
+    update.update(candidate=candidate.source, program=program,
+                  dependencies=candidate.dependencies, extract_error=None)
+    update["trace"] = _step(node, "candidate written", detail, start, tokens)
+    return update
+
+
+def generate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Ask the model for a new function, showing it the relevant library modules."""
+    start = time.monotonic()
+    task = state["task"]
+    lines = _library_lines(state)
+    library = prompts.LIBRARY.format(modules=prompts.format_modules(lines)) if lines else ""
+    user = prompts.GENERATE.format(prompt=task.prompt, name=state["entry_point"],
+                                   tests=prompts.format_tests([t.source for t in task.tests]),
+                                   library=library)
+    messages = [{"role": "system", "content": prompts.SYSTEM}, {"role": "user", "content": user}]
+    return _ask(state, runtime.context, messages, "generate", start)
+
+
+def _failures(verdict: Verdict, limit: int = 5) -> str:
+    lines = []
+    for result in verdict.failures[:limit]:
+        message = result.message.strip().splitlines()[0] if result.message.strip() else ""
+        lines.append(f"- `{result.test}` -> {result.error_type}: {message[:300]}")
+    if verdict.detail:
+        lines.append(f"- {verdict.detail[:300]}")
+    return "\n".join(lines)
+
+
+def repair(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Show the model its failing cases and ask for a fix."""
+    start = time.monotonic()
+    messages = list(state["messages"][:2])
+    last_reply = state["messages"][-1]
+    last = state["attempts"][-1]
+    if last.extract_error:
+        feedback = prompts.EXTRACT_FAILED.format(error=last.extract_error,
+                                                 name=state["entry_point"])
+    else:
+        feedback = prompts.REPAIR.format(source=state["candidate"].strip(),
+                                         failures=_failures(last.verdict),
+                                         name=state["entry_point"])
+    messages += [last_reply, {"role": "user", "content": feedback}]
+    return _ask(state, runtime.context, messages, "repair", start)
+
+
+def validate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Run the candidate with its dependencies against the task's tests in the sandbox."""
+    start = time.monotonic()
+    origin = state.get("phase", "generate")
+    if not state.get("program"):
+        attempt = Attempt(source="", verdict=None, origin=origin,
+                          extract_error=state.get("extract_error") or "no candidate")
+        return {"attempts": [attempt], "solved": False,
+                "trace": _step("validate", "nothing to run", attempt.extract_error, start)}
+    verdict = run_sandbox(state["program"], state["task"].tests, runtime.context.limits)
+    attempt = Attempt(source=state["program"], verdict=verdict, origin=origin)
+    passed = sum(r.passed for r in verdict.results)
+    return {"attempts": [attempt], "solved": verdict.passed,
+            "trace": _step("validate", "passed" if verdict.passed else "failed",
+                           f"{passed}/{len(verdict.results)} tests passed ({verdict.ended}, "
+                           f"{verdict.isolation})", start)}
+
+
+def _rename(source: str, old: str, new: str) -> str:
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef) and node.name == old:
+            node.name = new
+        elif isinstance(node, ast.Name) and node.id == old:
+            node.id = new
+    return ast.unparse(tree) + "\n"
+
+
+def store(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Save the verified function in the library (a new version only if it keeps old tests)."""
+    start = time.monotonic()
+    ctx = runtime.context
+    if ctx.library is None:
+        return {"stored": None, "trace": _step("store", "skipped", "library disabled")}
+    task, name = state["task"], state["entry_point"]
+    source = state["candidate"]
+    tests = [t.source for t in task.tests]
+    previous = ctx.library.get(name)
+    detail = ""
+    if previous is not None and previous.id != module_id(source):
+        program = state["program"]
+        from agentlib.model import TestCase
+
+        old_tests = [TestCase(t) for t in previous.tests]
+        if old_tests and not run_sandbox(program, old_tests, ctx.limits).passed:
+            n = 2
+            while ctx.library.get(f"{name}_{n}") is not None:
+                n += 1
+            new_name = f"{name}_{n}"
+            source = _rename(source, name, new_name)
+            tests = [_rename(t, name, new_name).strip() for t in tests]
+            detail = f"{name} exists and this version fails its tests: stored as {new_name}"
+            name = new_name
+        else:
+            detail = f"supersedes {name} v{previous.version} (passes its tests too)"
+    llm = ctx._llm
+    module = Module(
+        id=module_id(source), name=name, source=source, signature=signature(source, name),
+        docstring=docstring(source, name), tests=tests,
+        dependencies=list(state.get("dependencies", [])), task_prompt=task.prompt,
+        task_id=task.id, backend=ctx.settings.llm, model=llm.name if llm else "",
+        created_at=time.time())
+    stored = ctx.library.add(module)
+    return {"stored": stored, "trace": _step("store", f"stored {stored.name} v{stored.version}",
+                                             detail, start)}
+
+
+def route_after_reuse(state: SolveState) -> Literal["finish", "generate"]:
+    return "finish" if state.get("reused") else "generate"
+
+
+def route_after_validate(state: SolveState) -> Literal["store", "repair", "finish"]:
+    if state.get("solved"):
+        return "store"
+    if len(state.get("attempts", [])) >= state["max_attempts"]:
+        return "finish"
+    return "repair"
+
+
+def finish(state: SolveState) -> dict[str, Any]:
+    """End the run (the result is built from the final state)."""
+    return {}

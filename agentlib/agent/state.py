@@ -1,0 +1,29 @@
+"""The graph's state: a typed dict whose list fields accumulate through reducers."""
+
+from __future__ import annotations
+
+import operator
+from typing import Annotated, Any, TypedDict
+
+from agentlib.model import Attempt, Module, Task, TraceStep
+
+
+class SolveState(TypedDict, total=False):
+    task: Task
+    entry_point: str
+    max_attempts: int
+    phase: str  # the node that wrote the current candidate: generate | repair
+    extract_error: str | None
+    retrieved: list[Module]
+    reused: Module | None
+    program: str  # self-contained source of the current candidate (with dependencies)
+    candidate: str  # the candidate's own source
+    dependencies: list[str]
+    attempts: Annotated[list[Attempt], operator.add]
+    trace: Annotated[list[TraceStep], operator.add]
+    llm_calls: Annotated[int, operator.add]
+    prompt_tokens: Annotated[int, operator.add]
+    completion_tokens: Annotated[int, operator.add]
+    messages: list[dict[str, Any]]
+    solved: bool
+    stored: Module | None
