@@ -1,0 +1,3 @@
+from agentlib.cli import main
+
+main()

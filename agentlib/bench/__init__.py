@@ -1,0 +1,1 @@
+"""Benchmarks that print figures (sandbox overhead for now; task streams later)."""

@@ -1,0 +1,34 @@
+"""Options shared by several commands, and the Settings they build."""
+
+from __future__ import annotations
+
+from typing import Annotated, Optional
+
+import typer
+
+from agentlib.config import Settings
+
+LibraryOpt = Annotated[Optional[str], typer.Option(
+    "--library", help="Library location: a directory or http://HOST:PORT "
+                      "[env AGENTLIB_STORE, default ./library_store].")]
+LLMOpt = Annotated[Optional[str], typer.Option(
+    "--llm", help="LLM backend: local, openai, replay or a plugin's [env AGENTLIB_LLM].")]
+ModelOpt = Annotated[Optional[str], typer.Option(
+    "--model", help="local: default | small | PATH.gguf; openai: the model name "
+                    "[env AGENTLIB_MODEL].")]
+BaseURLOpt = Annotated[Optional[str], typer.Option(
+    "--base-url", help="openai: endpoint such as http://127.0.0.1:8080/v1.")]
+
+
+def make_settings(library: str | None = None, llm: str | None = None,
+                  model: str | None = None, base_url: str | None = None) -> Settings:
+    settings = Settings()
+    if library:
+        settings.store = library
+    if llm:
+        settings.llm = llm
+    if model:
+        settings.model = model
+    if base_url:
+        settings.base_url = base_url
+    return settings
