@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
-from typing import Annotated, Optional
+from typing import Annotated, Any, Callable
 
 import typer
 
@@ -44,19 +45,43 @@ def root(
         os.environ["AGENTLIB_DEBUG"] = "1"
 
 
+def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn agentlib's own errors into one message on stderr and exit code 1."""
+
+    @functools.wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from agentlib.errors import AgentlibError
+
+        try:
+            return command(*args, **kwargs)
+        except AgentlibError as exc:
+            if os.environ.get("AGENTLIB_DEBUG"):
+                raise
+            from rich.console import Console
+
+            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(1) from None
+
+    return wrapper
+
+
+def _wrap_commands(typer_app: typer.Typer) -> None:
+    for info in typer_app.registered_commands:
+        if info.callback is not None and not hasattr(info.callback, "__wrapped__"):
+            info.callback = _reports_errors(info.callback)
+    for group in typer_app.registered_groups:
+        if group.typer_instance is not None:
+            _wrap_commands(group.typer_instance)
+
+
 def main() -> None:
-    """Run the CLI; agentlib's own errors become one message on stderr and exit code 1."""
-    from agentlib.errors import AgentlibError
-
+    """Run the CLI (the console script's entry point)."""
+    _wrap_commands(app)
     try:
-        app(standalone_mode=True)
-    except AgentlibError as exc:
-        if os.environ.get("AGENTLIB_DEBUG"):
-            raise
-        from rich.console import Console
-
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(1)
+        app()
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         sys.exit(130)
+
+
+_wrap_commands(app)  # at import, so tests that drive `app` directly see the same behaviour

@@ -1,0 +1,65 @@
+"""Shared fixtures. Every test gets its own agentlib home and store under tmp_path.
+
+Real components are used throughout: the bwrap sandbox, Chroma on disk, the MiniLM embedder.
+LLM calls come from recordings of real runs (tests/recordings/*.json) through the replay
+backend; tests marked `model` run the real small GGUF model.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from agentlib.config import Settings, agentlib_home
+
+# The developer's (or CI's) agentlib home, where `agentlib models fetch small` put the model;
+# read before the per-test isolation below replaces AGENTLIB_HOME.
+REAL_HOME = agentlib_home()
+RECORDINGS = Path(__file__).parent / "recordings"
+
+
+@pytest.fixture(autouse=True)
+def isolated_env(tmp_path, monkeypatch):
+    """Point agentlib's home at tmp_path and drop any AGENTLIB_* setting from outside."""
+    for key in list(os.environ):
+        if key.startswith("AGENTLIB_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AGENTLIB_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    yield
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    """The real MiniLM embedder, loaded once per test session."""
+    from agentlib.library.embed import MiniLMEmbedder
+
+    return MiniLMEmbedder()
+
+
+@pytest.fixture
+def library(tmp_path, embedder):
+    """An empty real Chroma library in tmp_path."""
+    from agentlib.library.store import Library
+
+    return Library(str(tmp_path / "store"), embedder)
+
+
+@pytest.fixture
+def settings(tmp_path):
+    return Settings(store=str(tmp_path / "store"), llm="replay", model="small",
+                    recordings=str(RECORDINGS / "agent.json"))
+
+
+@pytest.fixture(scope="session")
+def small_model() -> Path:
+    """The real small GGUF model; fails (does not skip) when it was not fetched."""
+    from agentlib.llm.provision import MODELS
+
+    path = REAL_HOME / "models" / MODELS["small"].filename
+    if not path.is_file():
+        pytest.fail(f"{path} is missing: run `agentlib models fetch small` first "
+                    "(the setup script does)")
+    return path

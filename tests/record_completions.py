@@ -1,0 +1,66 @@
+"""Re-record the completions the replay tests use, from the real small model.
+
+    .venv/bin/python tests/record_completions.py
+
+Writes tests/recordings/agent.json (agent scenarios) and tests/recordings/raw.json (raw
+replies for the extraction tests). Takes a few minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+import scenarios  # noqa: E402
+
+from agentlib.agent import Agent  # noqa: E402
+from agentlib.config import Settings  # noqa: E402
+from agentlib.llm.local import LocalLLM  # noqa: E402
+from agentlib.llm.provision import resolve_model  # noqa: E402
+from agentlib.llm.replay import RecordingLLM  # noqa: E402
+
+HERE = Path(__file__).parent / "recordings"
+
+
+def main() -> None:
+    HERE.mkdir(exist_ok=True)
+    agent_file = HERE / "agent.json"
+    agent_file.unlink(missing_ok=True)
+    model = LocalLLM(resolve_model("small"))
+    llm = RecordingLLM(model, agent_file)
+    # One growing library: add, reuse (rephrased), wrapper reuse.
+    with tempfile.TemporaryDirectory() as tmp:
+        agent = Agent(Settings(store=f"{tmp}/lib", llm="replay"), llm=llm)
+        for task in (scenarios.ADD, scenarios.ADD_REPHRASED, scenarios.PLUS_WRAPPER,
+                     scenarios.SIMILAR):
+            result = agent.solve(task)
+            print(task.id, result.status, result.decision, result.llm_calls)
+    # Repair: the misleading task, in an empty library.
+    with tempfile.TemporaryDirectory() as tmp:
+        agent = Agent(Settings(store=f"{tmp}/lib", llm="replay"), llm=llm)
+        result = agent.solve(scenarios.MISLEADING)
+        print("misleading", result.status, result.decision, result.llm_calls)
+    # Composition: a library seeded with is_prime.
+    with tempfile.TemporaryDirectory() as tmp:
+        agent = Agent(Settings(store=f"{tmp}/lib", llm="replay"), llm=llm)
+        agent.library.add(scenarios.is_prime_module())
+        result = agent.solve(scenarios.COUNT_PRIMES)
+        print("count-primes", result.status, result.decision, result.llm_calls, result.program)
+    # No library: the same task twice costs two generations.
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = Settings(store=f"{tmp}/lib", llm="replay")
+        settings.use_library = False
+        agent = Agent(settings, llm=llm)
+        print("no-library", agent.solve(scenarios.ADD).decision)
+    raw = {}
+    for key, prompt in scenarios.RAW_PROMPTS.items():
+        raw[key] = model.complete([{"role": "user", "content": prompt}]).text
+    (HERE / "raw.json").write_text(json.dumps(raw, indent=1, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()

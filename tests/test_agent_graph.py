@@ -1,0 +1,134 @@
+"""The agent graph driven by recorded real completions (replay backend), with the real
+sandbox and a real Chroma library in tmp_path. Scenarios: tests/scenarios.py;
+re-record with tests/record_completions.py."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from langgraph.checkpoint.memory import InMemorySaver
+
+import scenarios
+from agentlib.agent import Agent
+from agentlib.agent.context import SolveContext
+from agentlib.agent.graph import build_graph
+from agentlib.config import Settings
+from agentlib.errors import LLMError, TaskFormatError
+from agentlib.llm.replay import ReplayLLM
+from agentlib.model import Task
+from conftest import RECORDINGS
+
+
+@pytest.fixture
+def replay():
+    return ReplayLLM(RECORDINGS / "agent.json")
+
+
+@pytest.fixture
+def agent(tmp_path, library, replay):
+    return Agent(Settings(store=str(tmp_path / "store"), llm="replay"), llm=replay,
+                 library=library)
+
+
+def _nodes(result):
+    return [step.node for step in result.trace]
+
+
+def test_create_then_reuse_without_llm(agent, library):
+    first = agent.solve(scenarios.ADD)
+    assert (first.status, first.decision, first.llm_calls) == ("solved", "created", 1)
+    assert _nodes(first) == ["retrieve", "try_reuse", "generate", "validate", "store"]
+    assert library.get("add") is not None
+    again = agent.solve(scenarios.ADD_REPHRASED)
+    assert (again.status, again.decision, again.llm_calls) == ("solved", "reused", 0)
+    assert _nodes(again) == ["retrieve", "try_reuse"]
+    assert library.get("add").times_reused == 1
+
+
+def test_reuse_under_another_name_is_a_wrapper(agent, library):
+    agent.solve(scenarios.ADD)
+    result = agent.solve(scenarios.PLUS_WRAPPER)
+    assert (result.decision, result.llm_calls) == ("reused", 0)
+    assert "def plus(" in result.program and "def add(" in result.program
+    _runs_standalone(result.program, scenarios.PLUS_WRAPPER)
+
+
+def test_failed_candidates_are_repaired_with_the_failing_cases(agent, library, replay):
+    result = agent.solve(scenarios.MISLEADING)
+    assert result.attempts == 3 and result.llm_calls == 3
+    assert _nodes(result).count("repair") == 2
+    assert result.status == "failed" and result.decision == "failed"
+    assert "combine" in result.error
+    assert library.get("combine") is None  # nothing unverified is stored
+
+
+def test_repair_prompt_shows_inputs_and_results(tmp_path, library, replay):
+    seen = []
+
+    class Spy:
+        name = "spy"
+
+        def complete(self, messages, **options):
+            seen.append(messages)
+            return replay.complete(messages, **options)
+
+    agent = Agent(Settings(store=str(tmp_path / "s"), llm="replay"), llm=Spy(), library=library)
+    agent.solve(scenarios.MISLEADING)
+    repair_prompt = seen[1][-1]["content"]
+    assert "assert combine(2, 3) == 6" in repair_prompt
+    assert "returned" in repair_prompt and "Failures" in repair_prompt
+
+
+def test_composition_calls_library_module(agent, library):
+    library.add(scenarios.is_prime_module())
+    result = agent.solve(scenarios.COUNT_PRIMES)
+    assert result.status == "solved"
+    stored = library.get("count_primes")
+    assert stored.dependencies == ["is_prime"]
+    assert "def is_prime" not in stored.source  # it calls the library, not a copy
+    assert library.program_for(stored).index("def is_prime") < library.program_for(
+        stored).index("def count_primes")
+    _runs_standalone(result.program, scenarios.COUNT_PRIMES)
+
+
+def test_no_library_never_retrieves_or_stores(tmp_path, replay):
+    settings = Settings(store=str(tmp_path / "s"), llm="replay")
+    settings.use_library = False
+    agent = Agent(settings, llm=replay)
+    result = agent.solve(scenarios.ADD)
+    assert result.decision == "created"
+    assert result.trace[0].decision == "skipped"
+    assert not (tmp_path / "s").exists()
+
+
+def test_missing_recording_is_a_clear_error(agent):
+    task = Task.from_asserts("Something never recorded.", ["assert zzz(1) == 2"])
+    with pytest.raises(LLMError, match="no recorded completion"):
+        agent.solve(task)
+
+
+def test_task_without_entry_point_is_refused(agent):
+    with pytest.raises(TaskFormatError, match="entry_point"):
+        agent.solve(Task.from_asserts("x", ["assert True"]))
+
+
+def test_graph_compiles_with_a_checkpointer_and_resumes_state(tmp_path, library, replay):
+    graph = build_graph().compile(checkpointer=InMemorySaver())
+    context = SolveContext(settings=Settings(store=str(tmp_path)), library=library,
+                           llm_factory=lambda: replay)
+    config = {"configurable": {"thread_id": "t1"}}
+    state = graph.invoke({"task": scenarios.ADD, "entry_point": "add", "max_attempts": 2,
+                          "attempts": [], "trace": [], "llm_calls": 0, "prompt_tokens": 0,
+                          "completion_tokens": 0}, context=context, config=config)
+    assert state["solved"] and state["stored"].name == "add"
+    snapshot = graph.get_state(config)
+    assert snapshot.values["solved"] and snapshot.next == ()
+
+
+def _runs_standalone(program: str, task: Task) -> None:
+    script = program + "\n" + "\n".join(t.source for t in task.tests) + "\n"
+    done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True,
+                          timeout=60, text=True)
+    assert done.returncode == 0, done.stderr

@@ -1,0 +1,94 @@
+"""Candidate extraction, on real small-model replies (tests/recordings/raw.json) and edge cases."""
+
+from __future__ import annotations
+
+import ast
+import json
+from pathlib import Path
+
+import pytest
+
+from agentlib.agent.extract import ExtractionError, call_arity, extract, infer_entry_point
+
+RAW = json.loads((Path(__file__).parent / "recordings" / "raw.json").read_text())
+
+
+def _top_level(source: str) -> list[str]:
+    return [type(n).__name__ for n in ast.parse(source).body]
+
+
+def test_prose_and_model_asserts_are_dropped():
+    c = extract(RAW["prose_and_asserts"], "run_lengths")
+    assert "assert" not in c.source
+    assert "from itertools import groupby" in c.source
+    namespace: dict = {}
+    exec(c.source, namespace)
+    assert namespace["run_lengths"]([1, 1, 2]) == [2, 1]
+
+
+def test_check_function_and_its_call_are_dropped():
+    c = extract(RAW["with_check"], "is_palindrome")
+    assert "def check" not in c.source and "check()" not in c.source
+    assert _top_level(c.source) == ["FunctionDef"]
+
+
+def test_usage_block_and_prints_are_dropped():
+    c = extract(RAW["two_blocks"], "reverse_words")
+    assert _top_level(c.source) == ["FunctionDef"]
+    assert "print(" not in c.source
+    namespace: dict = {}
+    exec(c.source, namespace)
+    assert namespace["reverse_words"]("a b c") == "c b a"
+
+
+def test_renamed_function_is_renamed_back_including_recursion():
+    reply = "```python\ndef fact(n):\n    return 1 if n <= 1 else n * fact(n - 1)\n```"
+    c = extract(reply, "factorial", arity=1)
+    assert c.renamed_from == "fact"
+    namespace: dict = {}
+    exec(c.source, namespace)
+    assert namespace["factorial"](5) == 120 and "fact(" not in c.source.replace("factorial(", "")
+
+
+def test_missing_imports_are_added():
+    reply = "def counts(xs):\n    return dict(Counter(xs))\n\ndef root(x):\n    return math.sqrt(x)"
+    assert "from collections import Counter" in extract(reply, "counts").source
+    assert "import math" in extract(reply, "root").source
+
+
+def test_unused_helpers_dropped_used_helpers_kept():
+    reply = ("def _norm(s):\n    return s.strip().lower()\n\n"
+             "def unused():\n    return 1\n\n"
+             "def same(a, b):\n    return _norm(a) == _norm(b)\n")
+    c = extract(reply, "same")
+    assert "def _norm" in c.source and "def unused" not in c.source
+
+
+def test_library_calls_become_dependencies_not_definitions():
+    reply = "def count_primes(n):\n    return sum(1 for i in range(n) if is_prime(i))\n"
+    c = extract(reply, "count_primes", {"is_prime"})
+    assert c.dependencies == ["is_prime"]
+
+
+def test_redefined_library_function_is_replaced_by_the_verified_one():
+    reply = ("def is_prime(n):\n    return n > 1 and all(n % d for d in range(2, n))\n\n"
+             "def count_primes(n):\n    return sum(1 for i in range(n) if is_prime(i))\n")
+    c = extract(reply, "count_primes", {"is_prime"})
+    assert c.dependencies == ["is_prime"] and "def is_prime" not in c.source
+
+
+def test_no_function_is_an_extraction_error():
+    with pytest.raises(ExtractionError, match="no Python function"):
+        extract("I cannot help with that.", "f")
+
+
+def test_unparseable_reply_is_an_extraction_error():
+    with pytest.raises(ExtractionError):
+        extract("```python\ndef f(:\n```", "f")
+
+
+def test_entry_point_and_arity_from_tests():
+    tests = ["assert abs(area(2, 3) - 6) < 1e-9", "assert area(1, 1) == 1"]
+    assert infer_entry_point(tests) == "area"
+    assert call_arity(tests, "area") == 2
+    assert infer_entry_point(["assert len([1]) == 1"]) is None

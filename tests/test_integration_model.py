@@ -1,0 +1,63 @@
+"""End to end with the real small model (Qwen2.5-Coder-0.5B GGUF): no recordings, no mocks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from agentlib.agent import Agent
+from agentlib.agent.taskfile import read_tasks
+from agentlib.config import Settings
+from agentlib.llm.local import LocalLLM
+
+MBPP = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mbpp"
+
+pytestmark = pytest.mark.model
+
+
+@pytest.fixture(scope="module")
+def local_llm(small_model):
+    llm = LocalLLM(small_model)
+    llm.load()
+    return llm
+
+
+def test_real_model_solves_mbpp_tasks_and_programs_run_standalone(tmp_path, local_llm):
+    source = MBPP / "sanitized-prompt.jsonl"
+    assert source.exists(), f"{source} is missing (shared data beside the repo)"
+    tasks = [line.task for line in read_tasks(source)][:3]
+    agent = Agent(Settings(store=str(tmp_path / "store"), llm="local", model="small"),
+                  llm=local_llm)
+    results = [agent.solve(task) for task in tasks]
+    solved = [(task, r) for task, r in zip(tasks, results) if r.status == "solved"]
+    print(json.dumps([[r.id, r.status, r.decision, r.llm_calls] for r in results]))
+    assert len(solved) >= 2, [r.error for r in results]
+    for task, result in solved:
+        assert result.llm_calls >= 1 and result.decision in ("created", "repaired")
+        setup = task.tests[0].setup
+        script = "\n".join([setup, result.program] + [t.source for t in task.tests]) + "\n"
+        done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True,
+                              text=True, timeout=60, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    # Solving the first solved task again reuses the stored module with zero LLM calls.
+    again = agent.solve(solved[0][0])
+    assert (again.decision, again.llm_calls) == ("reused", 0)
+
+
+def test_cli_solves_with_the_real_model(tmp_path, small_model):
+    env = {"PATH": "/usr/bin:/bin", "AGENTLIB_HOME": str(small_model.parents[1]),
+           "AGENTLIB_STORE": str(tmp_path / "store"), "HF_HUB_OFFLINE": "1",
+           "HOME": str(tmp_path)}
+    cmd = [sys.executable, "-m", "agentlib", "solve", "--model", "small",
+           "Write a function add(a, b) that returns the sum of a and b.",
+           "--test", "assert add(2, 3) == 5"]
+    first = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "created" in first.stdout
+    second = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert second.returncode == 0 and "reused" in second.stdout
+    assert "0 LLM call" in second.stdout

@@ -1,0 +1,63 @@
+"""Task files: agentlib's format, MBPP's records, and malformed input with file:line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agentlib.agent.taskfile import parse_task, read_tasks
+from agentlib.errors import TaskFormatError
+
+
+def _write(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_agentlib_and_mbpp_records(tmp_path):
+    f = _write(tmp_path / "t.jsonl", [
+        json.dumps({"id": "a", "prompt": "Add.", "tests": ["assert add(1, 2) == 3"],
+                    "entry_point": "add"}),
+        json.dumps({"task_id": 11, "text": "Sub.", "code": "SECRET", "test_setup_code": "X = 1",
+                    "test_list": ["assert sub(3, 1) == 2"]}),
+        json.dumps({"task_id": 12, "prompt": "Mul.", "test_imports": ["import math"],
+                    "test_list": ["assert mul(2, 2) == 4"]}),
+    ])
+    lines = list(read_tasks(f))
+    assert [line.id for line in lines] == ["a", "11", "12"]
+    assert all(line.error is None for line in lines)
+    assert lines[0].task.entry_point == "add"
+    assert lines[1].task.tests[0].setup == "X = 1"
+    assert "SECRET" not in repr(lines[1].task)
+    assert lines[2].task.tests[0].setup == "import math"
+
+
+def test_malformed_lines_name_file_line_and_field(tmp_path):
+    f = _write(tmp_path / "bad.jsonl", [
+        json.dumps({"id": "ok", "prompt": "p", "tests": ["assert f(1) == 1"]}),
+        "{not json",
+        json.dumps({"id": "no-tests", "prompt": "p"}),
+        json.dumps({"id": "bad-test", "prompt": "p", "tests": ["assert f(1) =="]}),
+        json.dumps(["a", "list"]),
+        "",
+        json.dumps({"id": "bad-entry", "prompt": "p", "tests": ["assert f(1)"],
+                    "entry_point": "not a name"}),
+    ])
+    lines = list(read_tasks(f))
+    assert lines[0].task is not None
+    assert f"{f}:2: invalid JSON" in lines[1].error
+    assert f"{f}:3:" in lines[2].error and "'tests'" in lines[2].error
+    assert "tests[0] is not valid Python" in lines[3].error
+    assert "expected a JSON object" in lines[4].error
+    assert f"{f}:7:" in lines[5].error and "entry_point" in lines[5].error
+
+
+def test_missing_file_is_a_task_format_error(tmp_path):
+    with pytest.raises(TaskFormatError, match="cannot read task file"):
+        list(read_tasks(tmp_path / "nope.jsonl"))
+
+
+def test_empty_prompt_is_refused():
+    with pytest.raises(TaskFormatError, match="prompt"):
+        parse_task({"prompt": "  ", "tests": ["assert True"]}, "here")
