@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any, Callable
 
 from agentlib.agent.extract import infer_entry_point
@@ -23,6 +24,8 @@ class Agent:
         self._library = library
         self._pm = pm
         self._graph = None
+        self._graph_checkpointer = None
+        self.checkpointer: Any | None = None  # set by batch runs (SQLite) to make them resumable
 
     @property
     def pm(self):
@@ -56,14 +59,20 @@ class Agent:
         return self._llm
 
     def _compiled(self):
-        if self._graph is None:
+        if self._graph is None or self._graph_checkpointer is not self.checkpointer:
             from agentlib.agent.graph import build_graph
 
-            self._graph = build_graph().compile()
+            self._graph = build_graph().compile(checkpointer=self.checkpointer)
+            self._graph_checkpointer = self.checkpointer
         return self._graph
 
-    def solve(self, task: Task, on_token: Callable[[str], None] | None = None) -> SolveResult:
-        """Solve one task: reuse, or generate + validate + repair, then store."""
+    def solve(self, task: Task, on_token: Callable[[str], None] | None = None,
+              thread_id: str | None = None) -> SolveResult:
+        """Solve one task: reuse, or generate + validate + repair, then store.
+
+        With a checkpointer, `thread_id` names the task's checkpoint thread: a task whose
+        graph already finished is not run again, one that stopped midway continues.
+        """
         from agentlib.agent.context import SolveContext
 
         start = time.monotonic()
@@ -78,11 +87,22 @@ class Agent:
                                llm_factory=self.llm,
                                limits=Limits(timeout_s=self.settings.test_timeout_s),
                                on_token=on_token)
-        state = self._compiled().invoke(
-            {"task": task, "entry_point": entry, "max_attempts": self.settings.attempts,
-             "attempts": [], "trace": [], "llm_calls": 0, "prompt_tokens": 0,
-             "completion_tokens": 0},
-            context=context, config={"recursion_limit": 100})
+        initial = {"task": task, "entry_point": entry, "max_attempts": self.settings.attempts,
+                   "attempts": [], "trace": [], "llm_calls": 0, "prompt_tokens": 0,
+                   "completion_tokens": 0}
+        graph = self._compiled()
+        config: dict[str, Any] = {"recursion_limit": 100}
+        if self.checkpointer is None:
+            state = graph.invoke(initial, context=context, config=config)
+        else:
+            config["configurable"] = {"thread_id": thread_id or task.id or uuid.uuid4().hex}
+            snapshot = graph.get_state(config)
+            if snapshot.values and not snapshot.next:
+                state = snapshot.values  # finished before a crash: not redone
+            elif snapshot.values:
+                state = graph.invoke(None, context=context, config=config)  # continue
+            else:
+                state = graph.invoke(initial, context=context, config=config)
         return _result(task, entry, state, time.monotonic() - start)
 
 

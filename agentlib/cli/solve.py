@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -31,6 +30,9 @@ def solve(
     resume: Annotated[bool, typer.Option(
         help="Batch: keep the results already in --out and solve only the rest.")] = False,
     overwrite: Annotated[bool, typer.Option(help="Batch: replace an existing --out.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Batch: tasks solved at once.")] = 1,
+    shard_spec: Annotated[Optional[str], typer.Option(
+        "--shard", help="Batch: run only slice I of N (round robin), e.g. 2/4.")] = None,
     attempts: Annotated[int, typer.Option(min=1, help="Generate + repair attempts.")] = 3,
     no_library: Annotated[bool, typer.Option(
         "--no-library", help="Neither retrieve from nor store into the library.")] = False,
@@ -55,7 +57,7 @@ def solve(
     if file is not None:
         if prompt or test:
             raise typer.BadParameter("give either PROMPT with --test, or --file", param_hint="--file")
-        raise typer.Exit(_batch(agent, file, out, resume, overwrite))
+        raise typer.Exit(_batch(agent, file, out, resume, overwrite, workers, shard_spec))
     if not prompt or not test:
         raise typer.BadParameter("a task needs PROMPT and at least one --test "
                                  "(or use --file tasks.jsonl)", param_hint="PROMPT/--test")
@@ -74,77 +76,45 @@ def solve(
     raise typer.Exit(0 if result.status == "solved" else 1)
 
 
-def _done_ids(out: Path) -> set[str]:
-    done: set[str] = set()
-    with out.open(encoding="utf-8") as fh:
-        for line in fh:
-            try:
-                done.add(str(json.loads(line)["id"]))
-            except (ValueError, KeyError, TypeError):
-                continue  # a line cut short by a crash is solved again
-    return done
-
-
-def _write(fh, record: dict) -> None:
-    fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    fh.flush()
-    os.fsync(fh.fileno())
-
-
-def _batch(agent, file: Path, out: Path | None, resume: bool, overwrite: bool) -> int:
+def _batch(agent, file: Path, out: Path | None, resume: bool, overwrite: bool,
+           workers: int, shard_spec: str | None) -> int:
+    from agentlib.agent.batch import run_batch, shard
     from agentlib.agent.taskfile import read_tasks
 
     if out is None:
         raise typer.BadParameter("batch mode needs --out results.jsonl", param_hint="--out")
     lines = list(read_tasks(file))
-    done: set[str] = set()
-    if out.exists():
-        if resume:
-            done = _done_ids(out)
-            _truncate_partial_line(out)
-        elif not overwrite:
-            raise TaskFormatError(f"{out} already exists: pass --resume to continue it or "
-                                  "--overwrite to replace it")
-    elif resume:
+    if shard_spec:
+        try:
+            index, count = (int(x) for x in shard_spec.split("/"))
+        except ValueError:
+            raise typer.BadParameter("use --shard I/N, e.g. 2/4", param_hint="--shard") from None
+        lines = shard(lines, index, count)
+    if out.exists() and not resume and not overwrite:
+        raise TaskFormatError(f"{out} already exists: pass --resume to continue it or "
+                              "--overwrite to replace it")
+    if resume and not out.exists():
         err_console.print(f"[yellow]note:[/] {out} does not exist yet; starting from the first task")
-    todo = [line for line in lines if line.id not in done]
-    counts = {"solved": 0, "reused": 0, "failed": 0, "error": 0}
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[stats]}"), TimeElapsedColumn(), TimeRemainingColumn()]
-    with out.open("a" if resume else "w", encoding="utf-8") as fh, \
-            Progress(*columns, console=err_console) as progress:
-        bar = progress.add_task("solving", total=len(todo), stats="")
-        for line in todo:
-            if line.task is None:
-                counts["error"] += 1
-                _write(fh, {"id": line.id, "status": "error", "decision": None,
-                            "error": line.error})
-            else:
-                try:
-                    result = agent.solve(line.task)
-                    record = result.to_record()
-                    counts["solved" if result.status == "solved" else "failed"] += 1
-                    counts["reused"] += result.decision == "reused"
-                except AgentlibError as exc:
-                    if isinstance(exc, (TaskFormatError,)):
-                        counts["error"] += 1
-                        record = {"id": line.id, "status": "error", "decision": None,
-                                  "error": str(exc)}
-                    else:
-                        raise
-                _write(fh, record)
-            progress.update(bar, advance=1, stats=(
-                f"solved {counts['solved']} · reused {counts['reused']} · "
-                f"failed {counts['failed']} · errors {counts['error']}"))
+    with Progress(*columns, console=err_console) as progress:
+        bar = progress.add_task("solving", total=len(lines), stats="")
+
+        def on_result(result, counts):
+            elapsed = progress.tasks[0].elapsed or 1.0
+            progress.update(bar, completed=counts.done + counts.skipped, stats=(
+                f"solved {counts.solved} · reused {counts.reused} · failed {counts.failed} · "
+                f"errors {counts.error} · {counts.completion_tokens / elapsed:.1f} tok/s"))
+
+        if resume:
+            from agentlib.agent.batch import done_ids
+
+            progress.update(bar, completed=len({line.id for line in lines} & done_ids(out)))
+        counts = run_batch(agent, lines, out, resume=resume, workers=workers,
+                           on_result=on_result)
     err_console.print(
-        f"{len(todo)} task(s) run, {len(done)} already done: solved {counts['solved']} "
-        f"(reused {counts['reused']}), failed {counts['failed']}, errors {counts['error']} "
-        f"→ {out}")
-    return 0 if counts["failed"] == 0 and counts["error"] == 0 else 1
-
-
-def _truncate_partial_line(out: Path) -> None:
-    """Drop a last line that a crash left without its newline."""
-    data = out.read_bytes()
-    if data and not data.endswith(b"\n"):
-        out.write_bytes(data[: data.rfind(b"\n") + 1])
+        f"{counts.done} task(s) run, {counts.skipped} already done: solved {counts.solved} "
+        f"(reused {counts.reused}), failed {counts.failed}, errors {counts.error} → {out}")
+    for message in counts.errors[:10]:
+        err_console.print(f"[red]error:[/] {message}", highlight=False)
+    return 0 if counts.failed == 0 and counts.error == 0 else 1

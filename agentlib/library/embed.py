@@ -9,6 +9,7 @@ from pathlib import Path
 
 _MODELS: dict[str, object] = {}
 _LOCK = threading.Lock()
+_ENCODE_LOCK = threading.Lock()  # one encode at a time: batch workers share the model
 
 
 class MiniLMEmbedder:
@@ -43,6 +44,8 @@ class MiniLMEmbedder:
 
     def embed(self, texts: list[str]) -> list[list[float]]:
         """Return one normalised vector per text."""
-        vectors = self._model().encode(texts, normalize_embeddings=True,
-                                       show_progress_bar=False, convert_to_numpy=True)
+        model = self._model()
+        with _ENCODE_LOCK:
+            vectors = model.encode(texts, normalize_embeddings=True,
+                                   show_progress_bar=False, convert_to_numpy=True)
         return vectors.tolist()

@@ -1,0 +1,148 @@
+"""Batch runs: many tasks, several workers, results appended as they finish, SQLite checkpoints.
+
+A batch writes `results.jsonl` (one line per task, fsync'd) and checkpoints every graph step
+to `results.jsonl.checkpoints.sqlite` (WAL mode, one LangGraph thread per task id). After a
+crash, `--resume` keeps the finished lines, rebuilds a result whose graph had finished but
+whose line was not written, continues a graph that stopped between nodes from its last
+checkpoint, and starts the rest.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from agentlib.agent.taskfile import TaskLine
+from agentlib.errors import AgentlibError, TaskFormatError
+
+ALLOWED_TYPES = [("agentlib.model", name) for name in (
+    "Task", "TestCase", "TestResult", "Verdict", "Module", "Attempt", "TraceStep", "Insight")]
+
+
+@dataclass
+class BatchCounts:
+    """Running totals of a batch, for the progress bar and the summary."""
+
+    done: int = 0
+    solved: int = 0
+    reused: int = 0
+    failed: int = 0
+    error: int = 0
+    skipped: int = 0
+    completion_tokens: int = 0
+    errors: list[str] = field(default_factory=list)
+
+
+def checkpoint_path(out: Path) -> Path:
+    return out.with_name(out.name + ".checkpoints.sqlite")
+
+
+def open_checkpointer(path: Path):
+    """A SQLite checkpointer in WAL mode that may deserialize agentlib's own records only."""
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    conn = sqlite3.connect(str(path), check_same_thread=False)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=NORMAL")
+    serde = JsonPlusSerializer(allowed_msgpack_modules=ALLOWED_TYPES)
+    return SqliteSaver(conn, serde=serde)
+
+
+def done_ids(out: Path) -> set[str]:
+    """Ids already in a results file (a line cut short by a crash does not count)."""
+    ids: set[str] = set()
+    if not out.exists():
+        return ids
+    with out.open(encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                ids.add(str(json.loads(line)["id"]))
+            except (ValueError, KeyError, TypeError):
+                continue
+    return ids
+
+
+def drop_partial_line(out: Path) -> None:
+    """Remove a last line that a crash left without its newline."""
+    data = out.read_bytes()
+    if data and not data.endswith(b"\n"):
+        with out.open("r+b") as fh:
+            fh.truncate(data.rfind(b"\n") + 1)
+
+
+def shard(lines: list[TaskLine], index: int, count: int) -> list[TaskLine]:
+    """Return the index-th (1-based) of `count` round-robin slices of a task list."""
+    if not 1 <= index <= count:
+        raise TaskFormatError(f"shard {index}/{count}: I must be between 1 and N")
+    return [line for n, line in enumerate(lines) if n % count == index - 1]
+
+
+def run_batch(agent: Any, lines: list[TaskLine], out: Path, *, resume: bool = False,
+              workers: int = 1,
+              on_result: Callable[[dict[str, Any], BatchCounts], None] | None = None
+              ) -> BatchCounts:
+    """Solve every task line not yet in `out`, appending one JSON result per task."""
+    counts = BatchCounts()
+    finished = done_ids(out) if resume else set()
+    if resume and out.exists():
+        drop_partial_line(out)
+    elif out.exists():
+        out.unlink()
+    ck_path = checkpoint_path(out)
+    if not resume and ck_path.exists():
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(ck_path) + suffix).unlink(missing_ok=True)
+    counts.skipped = sum(1 for line in lines if line.id in finished)
+    todo = [line for line in lines if line.id not in finished]
+    agent.checkpointer = open_checkpointer(ck_path)
+    lock = threading.Lock()
+    with out.open("a", encoding="utf-8") as fh:
+
+        def solve(line: TaskLine) -> dict[str, Any]:
+            if line.task is None:
+                return {"id": line.id, "status": "error", "decision": None, "error": line.error}
+            try:
+                return agent.solve(line.task, thread_id=line.id).to_record()
+            except TaskFormatError as exc:
+                return {"id": line.id, "status": "error", "decision": None, "error": str(exc)}
+
+        def record(result: dict[str, Any]) -> None:
+            with lock:
+                fh.write(json.dumps(result, ensure_ascii=False) + "\n")
+                fh.flush()
+                os.fsync(fh.fileno())
+                counts.done += 1
+                status = result["status"]
+                if status == "solved":
+                    counts.solved += 1
+                    counts.reused += result.get("decision") == "reused"
+                elif status == "failed":
+                    counts.failed += 1
+                else:
+                    counts.error += 1
+                    counts.errors.append(f"{result['id']}: {result.get('error')}")
+                counts.completion_tokens += int(result.get("completion_tokens") or 0)
+                if on_result:
+                    on_result(result, counts)
+
+        if workers <= 1:
+            for line in todo:
+                record(solve(line))
+        else:
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                futures = [pool.submit(solve, line) for line in todo]
+                for future in as_completed(futures):
+                    try:
+                        record(future.result())
+                    except AgentlibError:
+                        for other in futures:
+                            other.cancel()
+                        raise
+    return counts
