@@ -132,3 +132,31 @@ def _runs_standalone(program: str, task: Task) -> None:
     done = subprocess.run([sys.executable, "-I", "-c", script], capture_output=True,
                           timeout=60, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_candidate_that_special_cases_the_tests_is_rejected_and_repaired(tmp_path, library):
+    """The LLM here is a scripted fake (the test is about the validate step's static check):
+    first a lookup of the literal test inputs, then a real implementation."""
+    replies = iter([
+        "```python\ndef add(a, b):\n    if a == 2 and b == 3:\n        return 5\n"
+        "    if a == -1 and b == 1:\n        return 0\n    return None\n```",
+        "```python\ndef add(a, b):\n    return a + b\n```",
+    ])
+    seen = []
+
+    class Scripted:
+        name = "scripted"
+
+        def complete(self, messages, **options):
+            from agentlib.llm import Completion
+
+            seen.append(messages[-1]["content"])
+            return Completion(text=next(replies))
+
+    agent = Agent(Settings(store=str(tmp_path / "s"), llm="scripted"), llm=Scripted(),
+                  library=library)
+    result = agent.solve(scenarios.ADD)
+    assert result.status == "solved" and result.decision == "repaired"
+    assert [s.decision for s in result.trace if s.node == "validate"] == ["rejected", "passed"]
+    assert "special-cases the test inputs" in seen[1]
+    assert "return a + b" in library.get("add").source

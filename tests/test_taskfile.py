@@ -61,3 +61,37 @@ def test_missing_file_is_a_task_format_error(tmp_path):
 def test_empty_prompt_is_refused():
     with pytest.raises(TaskFormatError, match="prompt"):
         parse_task({"prompt": "  ", "tests": ["assert True"]}, "here")
+
+
+HUMANEVAL_PROMPT = '''from typing import List
+
+
+def below_zero(operations: List[int]) -> bool:
+    """ Return True if the balance ever falls below zero.
+    >>> below_zero([1, 2, 3])
+    False
+    >>> below_zero([1, 2, -4, 5])
+    True
+    """
+'''
+
+
+def test_humaneval_record_visible_doctests_hidden_check(tmp_path):
+    record = {"task_id": "HumanEval/3", "prompt": HUMANEVAL_PROMPT, "entry_point": "below_zero",
+              "canonical_solution": "    SECRET\n",
+              "test": "def check(candidate):\n    assert candidate([]) is False\n"}
+    task = parse_task(record, "he.jsonl:1")
+    assert [t.source for t in task.tests] == ["assert below_zero([1, 2, 3]) == False",
+                                              "assert below_zero([1, 2, -4, 5]) == True"]
+    assert "check(below_zero)" in task.hidden_tests[0].source
+    assert "SECRET" not in repr(task)
+
+
+def test_doctest_examples_become_tests_only_when_tests_are_empty():
+    prompt = "Double a number.\n>>> double(2)\n4\n>>> print('x')\nx\n"
+    task = parse_task({"prompt": prompt, "tests": []}, "here")
+    assert [t.source for t in task.tests] == ["assert double(2) == 4"]  # printed output skipped
+    given = parse_task({"prompt": prompt, "tests": ["assert double(3) == 6"]}, "here")
+    assert [t.source for t in given.tests] == ["assert double(3) == 6"]
+    with pytest.raises(TaskFormatError, match="doctest"):
+        parse_task({"prompt": "No examples here.", "tests": []}, "here")

@@ -16,6 +16,7 @@ from agentlib.agent.state import SolveState
 from agentlib.library.code import arity, docstring, module_id, signature
 from agentlib.model import Attempt, Module, TraceStep, Verdict
 from agentlib.sandbox import run as run_sandbox
+from agentlib.sandbox import special_cases_tests
 
 
 def _step(node: str, decision: str, detail: str = "", start: float = 0.0,
@@ -177,6 +178,13 @@ def validate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
                           extract_error=state.get("extract_error") or "no candidate")
         return {"attempts": [attempt], "solved": False,
                 "trace": _step("validate", "nothing to run", attempt.extract_error, start)}
+    cheat = special_cases_tests(state["candidate"], state["task"].tests)
+    if cheat:
+        reason = f"the function special-cases the test inputs instead of solving the task: {cheat}"
+        attempt = Attempt(source=state["program"], verdict=None, origin=origin,
+                          extract_error=reason)
+        return {"attempts": [attempt], "solved": False,
+                "trace": _step("validate", "rejected", reason, start)}
     verdict = run_sandbox(state["program"], state["task"].tests, runtime.context.limits)
     attempt = Attempt(source=state["program"], verdict=verdict, origin=origin)
     passed = sum(r.passed for r in verdict.results)

@@ -33,7 +33,7 @@ Failures:
 Fix the function `{name}` so every test passes. Reply with the complete corrected function in
 one ```python code block."""
 
-EXTRACT_FAILED = """Your reply could not be used: {error}.
+EXTRACT_FAILED = """Your reply was rejected: {error}.
 
 Reply with the complete Python function `{name}` in one ```python code block."""
 

@@ -1,14 +1,18 @@
-"""Read task files: agentlib's JSON Lines format, and MBPP's own records as they are.
+"""Read task files: agentlib's JSON Lines format, and MBPP's and HumanEval's records as they are.
 
-agentlib: {"id", "prompt", "entry_point" (optional), "tests": ["assert …", …],
-           "setup" (optional)}
-MBPP:     {"task_id", "text" | "prompt", "test_list", "test_setup_code" | "test_imports"}
-A reference solution (`code`) is never read.
+agentlib:  {"id", "prompt", "entry_point" (optional), "tests": ["assert …", …],
+            "setup" (optional), "hidden_tests" (optional, never shown to the agent)}
+MBPP:      {"task_id", "text" | "prompt", "test_list", "test_setup_code" | "test_imports"}
+HumanEval: {"task_id", "prompt", "entry_point", "test"}: the visible tests are the doctest
+           examples in the prompt; `test` (its `check(candidate)`) becomes a hidden test.
+When `tests` is empty, doctest examples in the prompt (`>>> f(1)` then `2`) become the tests.
+A reference solution (`code`, `canonical_solution`) is never read.
 """
 
 from __future__ import annotations
 
 import ast
+import doctest
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,6 +39,28 @@ def _field(record: dict[str, Any], *names: str) -> Any:
     return None
 
 
+def doctest_asserts(text: str) -> list[str]:
+    """Turn `>>> expr` / `value` examples in a text into `assert expr == value` tests."""
+    tests = []
+    try:
+        # A closing docstring quote right under the expected value would join it.
+        cleaned = text.replace('"""', "\n\n").replace("'''", "\n\n")
+        examples = doctest.DocTestParser().get_examples(cleaned)
+    except ValueError:
+        return []
+    for example in examples:
+        source, want = example.source.strip(), example.want.strip()
+        if not want or "\n" in source:
+            continue
+        try:
+            ast.parse(source, mode="eval")
+            ast.literal_eval(want)  # only literal expected values: `x` printed is not `x`
+        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
+            continue
+        tests.append(f"assert {source} == {want}")
+    return tests
+
+
 def parse_task(record: Any, where: str) -> Task:
     """Build a Task from one decoded record; `where` names the file and line for errors."""
     if not isinstance(record, dict):
@@ -43,9 +69,15 @@ def parse_task(record: Any, where: str) -> Task:
     if not isinstance(prompt, str) or not prompt.strip():
         raise TaskFormatError(f"{where}: field 'prompt' (or MBPP's 'text') is missing or empty")
     tests = _field(record, "tests", "test_list")
+    hidden = record.get("hidden_tests") or []
+    entry = record.get("entry_point")
+    if isinstance(record.get("test"), str) and isinstance(entry, str):  # HumanEval
+        hidden = [record["test"] + f"\ncheck({entry})\n"]
+    if not tests and isinstance(prompt, str):
+        tests = doctest_asserts(prompt)
     if not isinstance(tests, list) or not tests or not all(isinstance(t, str) for t in tests):
         raise TaskFormatError(f"{where}: field 'tests' (or 'test_list') must be a non-empty "
-                              "list of strings")
+                              "list of strings (or the prompt must hold doctest examples)")
     for n, test in enumerate(tests):
         try:
             ast.parse(test)
@@ -58,12 +90,14 @@ def parse_task(record: Any, where: str) -> Task:
         setup = "\n".join([*imports, setup]).strip()
     if not isinstance(setup, str):
         raise TaskFormatError(f"{where}: field 'setup' must be a string")
-    entry = record.get("entry_point")
+    if not isinstance(hidden, list) or not all(isinstance(t, str) for t in hidden):
+        raise TaskFormatError(f"{where}: field 'hidden_tests' must be a list of strings")
     if entry is not None and (not isinstance(entry, str) or not entry.isidentifier()):
         raise TaskFormatError(f"{where}: field 'entry_point' must be a Python identifier")
     task_id = _field(record, "id", "task_id")
     return Task(prompt=prompt.strip(), tests=[TestCase(t, setup) for t in tests],
-                id=str(task_id) if task_id is not None else "", entry_point=entry)
+                id=str(task_id) if task_id is not None else "", entry_point=entry,
+                hidden_tests=[TestCase(t, setup) for t in hidden])
 
 
 def read_tasks(path: str | Path) -> Iterator[TaskLine]:

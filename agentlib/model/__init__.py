@@ -25,6 +25,8 @@ class Task:
     tests: list[TestCase]
     id: str = ""
     entry_point: str | None = None
+    hidden_tests: list[TestCase] = field(default_factory=list)
+    """Tests the agent never sees; only benchmarks score them."""
 
     @classmethod
     def from_asserts(

@@ -1,0 +1,125 @@
+"""`agentlib bench`: benchmarks that print figures (sandbox, store, task streams)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from agentlib.cli.options import BaseURLOpt, LLMOpt, ModelOpt, make_settings
+
+app = typer.Typer(help="Benchmarks that print figures: sandbox, store, tasks, stream.",
+                  no_args_is_help=True)
+console = Console()
+
+BUNDLED_STREAM = Path(__file__).resolve().parents[1] / "bench" / "data" / "compositional.jsonl"
+
+
+@app.command("sandbox")
+def sandbox(runs: Annotated[int, typer.Option(min=3, help="Validations to time.")] = 30) -> None:
+    """Sandbox overhead: validation vs bare interpreter spawn, validations per second."""
+    from agentlib.bench.sandbox import format_figures, sandbox_benchmark
+
+    console.print(format_figures(sandbox_benchmark(runs=runs, echo=False)))
+
+
+@app.command("store")
+def store(n: Annotated[str, typer.Option(
+        "--n", help="Comma-separated library sizes.")] = "1000,10000,100000") -> None:
+    """Store: insert rate, size, reopen, query p50/p95, recall@5 vs an exact scan."""
+    from agentlib.bench.store import store_benchmark
+
+    store_benchmark([int(x) for x in n.split(",") if x.strip()])
+
+
+def _load(file: Path, limit: int | None):
+    from agentlib.agent.taskfile import read_tasks
+
+    lines = list(read_tasks(file))
+    bad = [line.error for line in lines if line.task is None]
+    if bad:
+        from agentlib.errors import TaskFormatError
+
+        raise TaskFormatError(f"{len(bad)} malformed task(s) in {file}; first: {bad[0]}")
+    tasks = [line.task for line in lines]
+    return tasks[:limit] if limit else tasks
+
+
+def _summary_table(summaries) -> Table:
+    table = Table(title="benchmark")
+    for column in ("config", "solved", "hidden", "1st try", "LLM calls", "calls/solved",
+                   "tokens", "wall s", "reused", "library"):
+        table.add_column(column, justify="right")
+    for s in summaries:
+        table.add_row(s.config, f"{s.solved}/{s.tasks}",
+                      f"{s.hidden_solved}/{s.hidden_tasks}" if s.hidden_tasks else "—",
+                      str(s.first_attempt), str(s.llm_calls), f"{s.calls_per_solved:.2f}",
+                      str(s.prompt_tokens + s.completion_tokens), f"{s.wall_s:.1f}",
+                      str(s.reused), str(s.library_size))
+    return table
+
+
+def _run(file: Path, configs: list[str], report: Path | None, limit: int | None,
+         llm: str | None, model: str | None, base_url: str | None) -> list:
+    from agentlib.agent import Agent
+    from agentlib.bench.tasks import environment, run_configs, write_report
+
+    tasks = _load(file, limit)
+    settings = make_settings(llm=llm, model=model, base_url=base_url)
+    model_llm = Agent(settings).llm()
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[stats]}"), TimeElapsedColumn()]
+    with Progress(*columns, console=Console(stderr=True)) as progress:
+        bars = {name: progress.add_task(name, total=len(tasks), stats="") for name in configs}
+        solved = dict.fromkeys(configs, 0)
+
+        def on_row(row):
+            solved[row.config] += row.status == "solved"
+            progress.update(bars[row.config], advance=1,
+                            stats=f"solved {solved[row.config]} · last {row.decision}")
+
+        summaries = run_configs(tasks, configs, model_llm, settings, on_row)
+    console.print(_summary_table(summaries))
+    if report is not None:
+        path = write_report(report, summaries, environment(model_llm), str(file))
+        console.print(f"report: {path}")
+    return summaries
+
+
+@app.command("tasks")
+def tasks(
+    file: Annotated[Path, typer.Argument(help="Task file (agentlib, MBPP or HumanEval JSONL).")],
+    configs: Annotated[str, typer.Option(
+        help="Comma-separated: agent, no-library, no-repair, raw.")] = "agent,no-library,raw",
+    report: Annotated[Optional[Path], typer.Option(
+        help="Directory for results.jsonl, report.md and plots.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N tasks.")] = None,
+    llm: LLMOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseURLOpt = None,
+) -> None:
+    """Run several configurations over the same tasks (fresh library each) and compare."""
+    _run(file, [c.strip() for c in configs.split(",") if c.strip()], report, limit, llm,
+         model, base_url)
+
+
+@app.command("stream")
+def stream(
+    file: Annotated[Path, typer.Argument(help="Task stream (default: the bundled "
+                                              "compositional stream).")] = BUNDLED_STREAM,
+    report: Annotated[Optional[Path], typer.Option(help="Report directory.")] = None,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N tasks.")] = None,
+    llm: LLMOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseURLOpt = None,
+) -> None:
+    """Run a task stream with a growing library and with --no-library; print the ratios."""
+    summaries = _run(file, ["agent", "no-library"], report, limit, llm, model, base_url)
+    agent, bare = summaries
+    calls = agent.calls_per_solved / bare.calls_per_solved if bare.solved else float("nan")
+    console.print(f"LLM calls per solved task, library / no library: {calls:.2f} "
+                  f"(goal ≤ 0.5); solved {agent.solved} vs {bare.solved} (goal ≥)")
