@@ -48,6 +48,15 @@ def library(tmp_path, embedder):
 
 
 @pytest.fixture
+def builtin_pm():
+    """A plugin manager with the built-ins only: agent tests must not depend on which
+    plugins happen to be installed (plugin tests load them on purpose)."""
+    from agentlib.plugins import make_plugin_manager
+
+    return make_plugin_manager(load_entry_points=False)
+
+
+@pytest.fixture
 def settings(tmp_path):
     return Settings(store=str(tmp_path / "store"), llm="replay", model="small",
                     recordings=str(RECORDINGS / "agent.json"))

@@ -22,6 +22,9 @@ from agentlib.config import Settings  # noqa: E402
 from agentlib.llm.local import LocalLLM  # noqa: E402
 from agentlib.llm.provision import resolve_model  # noqa: E402
 from agentlib.llm.replay import RecordingLLM  # noqa: E402
+from agentlib.plugins import make_plugin_manager  # noqa: E402
+
+PM = make_plugin_manager(load_entry_points=False)  # recordings must not depend on plugins
 
 HERE = Path(__file__).parent / "recordings"
 
@@ -34,19 +37,19 @@ def main() -> None:
     llm = RecordingLLM(model, agent_file)
     # One growing library: add, reuse (rephrased), wrapper reuse.
     with tempfile.TemporaryDirectory() as tmp:
-        agent = Agent(Settings(store=f"{tmp}/lib", llm="replay"), llm=llm)
+        agent = Agent(Settings(store=f"{tmp}/lib", llm="replay"), llm=llm, pm=PM)
         for task in (scenarios.ADD, scenarios.ADD_REPHRASED, scenarios.PLUS_WRAPPER,
                      scenarios.SIMILAR):
             result = agent.solve(task)
             print(task.id, result.status, result.decision, result.llm_calls)
     # Repair: the misleading task, in an empty library.
     with tempfile.TemporaryDirectory() as tmp:
-        agent = Agent(Settings(store=f"{tmp}/lib", llm="replay"), llm=llm)
+        agent = Agent(Settings(store=f"{tmp}/lib", llm="replay"), llm=llm, pm=PM)
         result = agent.solve(scenarios.MISLEADING)
         print("misleading", result.status, result.decision, result.llm_calls)
     # Composition: a library seeded with is_prime.
     with tempfile.TemporaryDirectory() as tmp:
-        agent = Agent(Settings(store=f"{tmp}/lib", llm="replay"), llm=llm)
+        agent = Agent(Settings(store=f"{tmp}/lib", llm="replay"), llm=llm, pm=PM)
         agent.library.add(scenarios.is_prime_module())
         result = agent.solve(scenarios.COUNT_PRIMES)
         print("count-primes", result.status, result.decision, result.llm_calls, result.program)
@@ -54,8 +57,20 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         settings = Settings(store=f"{tmp}/lib", llm="replay")
         settings.use_library = False
-        agent = Agent(settings, llm=llm)
+        agent = Agent(settings, llm=llm, pm=PM)
         print("no-library", agent.solve(scenarios.ADD).decision)
+    # Reflection with the default (1.5B) model: the misleading task in an empty library.
+    reflect_file = HERE / "reflect.json"
+    reflect_file.unlink(missing_ok=True)
+    big = RecordingLLM(LocalLLM(resolve_model("default")), reflect_file)
+    with tempfile.TemporaryDirectory() as tmp:
+        agent = Agent(Settings(store=f"{tmp}/lib", llm="replay"), llm=big, pm=PM)
+        result = agent.solve(scenarios.MISLEADING)
+        print("reflect", result.status, [s.decision for s in result.trace if s.node == "reflect"])
+        for task in (scenarios.COMBINE_SUM, ):
+            result = agent.solve(task)
+            print("after-insight", result.status, result.decision,
+                  [s.detail for s in result.trace if s.node == "retrieve"])
     raw = {}
     for key, prompt in scenarios.RAW_PROMPTS.items():
         raw[key] = model.complete([{"role": "user", "content": prompt}]).text

@@ -23,6 +23,11 @@ MISLEADING = Task.from_asserts(
     ["assert combine(2, 3) == 6", "assert combine(4, 5) == 20", "assert combine(0, 7) == 0"],
     id="misleading")
 
+# A later task near the misleading one: the insight learned there is shown here.
+COMBINE_SUM = Task.from_asserts(
+    "Write a function merge_values(a, b) that combines two integers.",
+    ["assert merge_values(3, 4) == 12", "assert merge_values(1, 9) == 9"], id="combine-sum")
+
 IS_PRIME_SOURCE = '''def is_prime(n):
     """Return True when n is a prime number."""
     if n < 2:

@@ -27,9 +27,9 @@ def replay():
 
 
 @pytest.fixture
-def agent(tmp_path, library, replay):
+def agent(tmp_path, library, replay, builtin_pm):
     return Agent(Settings(store=str(tmp_path / "store"), llm="replay"), llm=replay,
-                 library=library)
+                 library=library, pm=builtin_pm)
 
 
 def _nodes(result):
@@ -57,14 +57,14 @@ def test_reuse_under_another_name_is_a_wrapper(agent, library):
 
 def test_failed_candidates_are_repaired_with_the_failing_cases(agent, library, replay):
     result = agent.solve(scenarios.MISLEADING)
-    assert result.attempts == 3 and result.llm_calls == 3
+    assert result.attempts == 3 and result.llm_calls == 4  # 3 attempts + 1 reflection
     assert _nodes(result).count("repair") == 2
     assert result.status == "failed" and result.decision == "failed"
     assert "combine" in result.error
     assert library.get("combine") is None  # nothing unverified is stored
 
 
-def test_repair_prompt_shows_inputs_and_results(tmp_path, library, replay):
+def test_repair_prompt_shows_inputs_and_results(tmp_path, library, replay, builtin_pm):
     seen = []
 
     class Spy:
@@ -74,7 +74,8 @@ def test_repair_prompt_shows_inputs_and_results(tmp_path, library, replay):
             seen.append(messages)
             return replay.complete(messages, **options)
 
-    agent = Agent(Settings(store=str(tmp_path / "s"), llm="replay"), llm=Spy(), library=library)
+    agent = Agent(Settings(store=str(tmp_path / "s"), llm="replay"), llm=Spy(), library=library,
+                  pm=builtin_pm)
     agent.solve(scenarios.MISLEADING)
     repair_prompt = seen[1][-1]["content"]
     assert "assert combine(2, 3) == 6" in repair_prompt
@@ -93,10 +94,10 @@ def test_composition_calls_library_module(agent, library):
     _runs_standalone(result.program, scenarios.COUNT_PRIMES)
 
 
-def test_no_library_never_retrieves_or_stores(tmp_path, replay):
+def test_no_library_never_retrieves_or_stores(tmp_path, replay, builtin_pm):
     settings = Settings(store=str(tmp_path / "s"), llm="replay")
     settings.use_library = False
-    agent = Agent(settings, llm=replay)
+    agent = Agent(settings, llm=replay, pm=builtin_pm)
     result = agent.solve(scenarios.ADD)
     assert result.decision == "created"
     assert result.trace[0].decision == "skipped"
@@ -134,13 +135,16 @@ def _runs_standalone(program: str, task: Task) -> None:
     assert done.returncode == 0, done.stderr
 
 
-def test_candidate_that_special_cases_the_tests_is_rejected_and_repaired(tmp_path, library):
+def test_candidate_that_special_cases_the_tests_is_rejected_and_repaired(tmp_path, library,
+                                                                        builtin_pm):
     """The LLM here is a scripted fake (the test is about the validate step's static check):
     first a lookup of the literal test inputs, then a real implementation."""
     replies = iter([
         "```python\ndef add(a, b):\n    if a == 2 and b == 3:\n        return 5\n"
         "    if a == -1 and b == 1:\n        return 0\n    return None\n```",
         "```python\ndef add(a, b):\n    return a + b\n```",
+        "TAXONOMY: testing/overfitting\nCONDITION: When only a few examples are given.\n"
+        "EXPLANATION: Implement the general rule the examples illustrate, never a lookup.",
     ])
     seen = []
 
@@ -154,7 +158,7 @@ def test_candidate_that_special_cases_the_tests_is_rejected_and_repaired(tmp_pat
             return Completion(text=next(replies))
 
     agent = Agent(Settings(store=str(tmp_path / "s"), llm="scripted"), llm=Scripted(),
-                  library=library)
+                  library=library, pm=builtin_pm)
     result = agent.solve(scenarios.ADD)
     assert result.status == "solved" and result.decision == "repaired"
     assert [s.decision for s in result.trace if s.node == "validate"] == ["rejected", "passed"]

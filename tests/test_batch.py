@@ -33,7 +33,7 @@ def _env(tmp_path):
     env = dict(os.environ)
     env.update(AGENTLIB_LLM="replay", AGENTLIB_RECORDINGS=str(RECORDINGS / "agent.json"),
                AGENTLIB_STORE=str(tmp_path / "store"), AGENTLIB_HOME=str(tmp_path / "home"),
-               PYTHONHASHSEED="0")
+               PYTHONHASHSEED="0", AGENTLIB_NO_PLUGINS="1")
     return env
 
 
@@ -77,6 +77,7 @@ def test_finished_checkpoint_is_not_redone(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTLIB_LLM", "replay")
     monkeypatch.setenv("AGENTLIB_RECORDINGS", str(RECORDINGS / "agent.json"))
     monkeypatch.setenv("AGENTLIB_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("AGENTLIB_NO_PLUGINS", "1")
     tasks = _task_file(tmp_path / "tasks.jsonl", STREAM[:1])
     out = tmp_path / "results.jsonl"
     runner = CliRunner()
@@ -95,6 +96,7 @@ def test_two_workers_solve_every_task_once(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTLIB_LLM", "replay")
     monkeypatch.setenv("AGENTLIB_RECORDINGS", str(RECORDINGS / "agent.json"))
     monkeypatch.setenv("AGENTLIB_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("AGENTLIB_NO_PLUGINS", "1")
     # Without the library: with two workers the order of stores (and so prompts) is not fixed.
     tasks = _task_file(tmp_path / "tasks.jsonl", [scenarios.ADD, scenarios.MISLEADING])
     out = tmp_path / "results.jsonl"

@@ -22,6 +22,7 @@ def env(tmp_path, monkeypatch):
     monkeypatch.setenv("AGENTLIB_LLM", "replay")
     monkeypatch.setenv("AGENTLIB_RECORDINGS", str(RECORDINGS / "agent.json"))
     monkeypatch.setenv("AGENTLIB_STORE", str(tmp_path / "store"))
+    monkeypatch.setenv("AGENTLIB_NO_PLUGINS", "1")  # results must not depend on installed plugins
     return tmp_path
 
 

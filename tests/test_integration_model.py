@@ -26,12 +26,13 @@ def local_llm(small_model):
     return llm
 
 
-def test_real_model_solves_mbpp_tasks_and_programs_run_standalone(tmp_path, local_llm):
+def test_real_model_solves_mbpp_tasks_and_programs_run_standalone(tmp_path, local_llm,
+                                                                  builtin_pm):
     source = MBPP / "sanitized-prompt.jsonl"
     assert source.exists(), f"{source} is missing (shared data beside the repo)"
     tasks = [line.task for line in read_tasks(source)][:3]
     agent = Agent(Settings(store=str(tmp_path / "store"), llm="local", model="small"),
-                  llm=local_llm)
+                  llm=local_llm, pm=builtin_pm)
     results = [agent.solve(task) for task in tasks]
     solved = [(task, r) for task, r in zip(tasks, results) if r.status == "solved"]
     print(json.dumps([[r.id, r.status, r.decision, r.llm_calls] for r in results]))
@@ -51,7 +52,7 @@ def test_real_model_solves_mbpp_tasks_and_programs_run_standalone(tmp_path, loca
 def test_cli_solves_with_the_real_model(tmp_path, small_model):
     env = {"PATH": "/usr/bin:/bin", "AGENTLIB_HOME": str(small_model.parents[1]),
            "AGENTLIB_STORE": str(tmp_path / "store"), "HF_HUB_OFFLINE": "1",
-           "HOME": str(tmp_path)}
+           "HOME": str(tmp_path), "AGENTLIB_NO_PLUGINS": "1"}
     cmd = [sys.executable, "-m", "agentlib", "solve", "--model", "small",
            "Write a function add(a, b) that returns the sum of a and b.",
            "--test", "assert add(2, 3) == 5"]

@@ -58,6 +58,12 @@ class Agent:
             self._llm = factories[self.settings.llm](self.settings)
         return self._llm
 
+    def _validate(self, program: str, entry_point: str, tests: list[str]) -> list[str]:
+        """Run the plugins' validators on a candidate that passed its tests."""
+        from agentlib.plugins import run_validators
+
+        return run_validators(self.pm, program, entry_point, tests)
+
     def _compiled(self):
         if self._graph is None or self._graph_checkpointer is not self.checkpointer:
             from agentlib.agent.graph import build_graph
@@ -86,7 +92,7 @@ class Agent:
         context = SolveContext(settings=self.settings, library=self.library,
                                llm_factory=self.llm,
                                limits=Limits(timeout_s=self.settings.test_timeout_s),
-                               on_token=on_token)
+                               on_token=on_token, validators=self._validate)
         initial = {"task": task, "entry_point": entry, "max_attempts": self.settings.attempts,
                    "attempts": [], "trace": [], "llm_calls": 0, "prompt_tokens": 0,
                    "completion_tokens": 0}

@@ -19,6 +19,8 @@ class SolveContext:
     llm_factory: Callable[[], LLM]
     limits: Limits = field(default_factory=Limits)
     on_token: Callable[[str], None] | None = None
+    validators: Callable[[str, str, list[str]], list[str]] | None = None
+    """Plugin validators: (program, entry_point, tests) -> rejections ("name: reason")."""
     _llm: LLM | None = None
 
     def llm(self) -> LLM:

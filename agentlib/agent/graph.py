@@ -1,4 +1,8 @@
-"""The agent graph: retrieve → try_reuse → (finish | generate) → validate → (store | repair ↺)."""
+"""The agent graph.
+
+retrieve → try_reuse → (finish | generate) → validate → (store | repair ↺ | reflect);
+store → (reflect when a failure came first | finish); reflect → finish.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +22,7 @@ def build_graph() -> StateGraph:
     graph.add_node("validate", nodes.validate)
     graph.add_node("repair", nodes.repair)
     graph.add_node("store", nodes.store)
+    graph.add_node("reflect", nodes.reflect)
     graph.add_node("finish", nodes.finish)
     graph.add_edge(START, "retrieve")
     graph.add_edge("retrieve", "try_reuse")
@@ -25,6 +30,7 @@ def build_graph() -> StateGraph:
     graph.add_edge("generate", "validate")
     graph.add_conditional_edges("validate", nodes.route_after_validate)
     graph.add_edge("repair", "validate")
-    graph.add_edge("store", "finish")
+    graph.add_conditional_edges("store", nodes.route_after_store)
+    graph.add_edge("reflect", "finish")
     graph.add_edge("finish", END)
     return graph

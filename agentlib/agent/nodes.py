@@ -39,11 +39,20 @@ def retrieve(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
     if library is None:
         return {"retrieved": [], "trace": _step("retrieve", "skipped", "library disabled")}
     task = state["task"]
+    settings = runtime.context.settings
     query = task.prompt + "\n" + "\n".join(t.source for t in task.tests)
-    found = library.search(query, runtime.context.settings.top_k)
+    found = library.search(query, settings.top_k)
     detail = ", ".join(f"{m.name} ({d:.2f})" for m, d in found) or "library is empty"
-    return {"retrieved": [m for m, _ in found],
-            "trace": _step("retrieve", f"{len(found)} module(s)", detail, start)}
+    relevant = [m.name for m, d in found if d <= settings.module_max_distance]
+    insights = []
+    if settings.use_insights and settings.insight_k > 0:
+        insights = [i for i, d in library.insights.search(query, settings.insight_k)
+                    if d <= settings.insight_max_distance]
+        if insights:
+            detail += "; insights: " + ", ".join(i.taxonomy for i in insights)
+    return {"retrieved": [m for m, _ in found], "relevant": relevant, "insights": insights,
+            "trace": _step("retrieve", f"{len(found)} module(s), {len(insights)} insight(s)",
+                           detail, start)}
 
 
 def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
@@ -89,16 +98,22 @@ def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, An
     return {"reused": None, "trace": _step("try_reuse", "no module passed", tried, start)}
 
 
+def _shown_modules(state: SolveState) -> list[Module]:
+    """The retrieved modules close enough to the task to show to the model."""
+    relevant = set(state.get("relevant", []))
+    return [m for m in state.get("retrieved", []) if m.name in relevant]
+
+
 def _library_lines(state: SolveState) -> list[str]:
     return [f"{m.signature}: {m.docstring.splitlines()[0] if m.docstring else m.task_prompt[:100]}"
-            for m in state.get("retrieved", [])]
+            for m in _shown_modules(state)]
 
 
 def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
          node: Literal["generate", "repair"], start: float) -> dict[str, Any]:
     """Call the model, extract a candidate and build its self-contained program."""
     completion = ctx.llm().complete(messages)
-    names = {m.name for m in state.get("retrieved", [])}
+    names = {m.name for m in _shown_modules(state)}
     entry = state["entry_point"]
     tokens = completion.prompt_tokens + completion.completion_tokens
     update: dict[str, Any] = {
@@ -137,9 +152,16 @@ def generate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
     library = prompts.LIBRARY.format(modules=prompts.format_modules(lines)) if lines else ""
     user = prompts.GENERATE.format(prompt=task.prompt, name=state["entry_point"],
                                    tests=prompts.format_tests([t.source for t in task.tests]),
-                                   library=library)
+                                   library=library, insights=_insights_section(state, runtime))
     messages = [{"role": "system", "content": prompts.SYSTEM}, {"role": "user", "content": user}]
     return _ask(state, runtime.context, messages, "generate", start)
+
+
+def _insights_section(state: SolveState, runtime: Runtime[SolveContext]) -> str:
+    insights = state.get("insights") or []
+    if not insights:
+        return ""
+    return prompts.INSIGHTS.format(lessons=prompts.format_insights(insights))
 
 
 def _failures(verdict: Verdict, limit: int = 5) -> str:
@@ -164,7 +186,8 @@ def repair(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     else:
         feedback = prompts.REPAIR.format(source=state["candidate"].strip(),
                                          failures=_failures(last.verdict),
-                                         name=state["entry_point"])
+                                         name=state["entry_point"],
+                                         insights=_insights_section(state, runtime))
     messages += [last_reply, {"role": "user", "content": feedback}]
     return _ask(state, runtime.context, messages, "repair", start)
 
@@ -185,7 +208,17 @@ def validate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
                           extract_error=reason)
         return {"attempts": [attempt], "solved": False,
                 "trace": _step("validate", "rejected", reason, start)}
-    verdict = run_sandbox(state["program"], state["task"].tests, runtime.context.limits)
+    ctx = runtime.context
+    verdict = run_sandbox(state["program"], state["task"].tests, ctx.limits)
+    if verdict.passed and ctx.validators is not None:
+        rejections = ctx.validators(state["program"], state["entry_point"],
+                                    [t.source for t in state["task"].tests])
+        if rejections:
+            reason = "it passes the tests but a validator rejected it: " + "; ".join(rejections)
+            attempt = Attempt(source=state["program"], verdict=verdict, origin=origin,
+                              extract_error=reason)
+            return {"attempts": [attempt], "solved": False,
+                    "trace": _step("validate", "rejected", reason, start)}
     attempt = Attempt(source=state["program"], verdict=verdict, origin=origin)
     passed = sum(r.passed for r in verdict.results)
     return {"attempts": [attempt], "solved": verdict.passed,
@@ -247,14 +280,80 @@ def route_after_reuse(state: SolveState) -> Literal["finish", "generate"]:
     return "finish" if state.get("reused") else "generate"
 
 
-def route_after_validate(state: SolveState) -> Literal["store", "repair", "finish"]:
+def route_after_validate(state: SolveState) -> Literal["store", "repair", "reflect"]:
     if state.get("solved"):
         return "store"
     if len(state.get("attempts", [])) >= state["max_attempts"]:
-        return "finish"
+        return "reflect"
     return "repair"
 
 
-def finish(state: SolveState) -> dict[str, Any]:
-    """End the run (the result is built from the final state)."""
+def route_after_store(state: SolveState) -> Literal["reflect", "finish"]:
+    """Reflect on a task that was solved only after a failure."""
+    return "reflect" if len(state.get("attempts", [])) > 1 else "finish"
+
+
+def _first_failure(attempt: Attempt) -> str:
+    if attempt.extract_error:
+        return attempt.extract_error
+    return _failures(attempt.verdict) if attempt.verdict else "no result"
+
+
+def reflect(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Turn the first failure (later fixed, or never) into one stored, general insight."""
+    from agentlib.agent.reflect import ReflectionError, parse_reflection
+
+    start = time.monotonic()
+    ctx = runtime.context
+    if ctx.library is None or not ctx.settings.use_insights:
+        return {"learned": None, "trace": _step("reflect", "skipped", "insights disabled")}
+    attempts = [a for a in state.get("attempts", []) if a.origin != "reuse"]
+    if not attempts or not attempts[0].source:
+        return {"learned": None, "trace": _step("reflect", "skipped", "no failed attempt")}
+    task, shown = state["task"], state.get("insights") or []
+    outcome = (prompts.REFLECT_FIXED.format(fixed=state["candidate"].strip())
+               if state.get("solved") else prompts.REFLECT_UNSOLVED)
+    misled = (prompts.REFLECT_MISLED.format(lessons=prompts.format_insights(shown))
+              if shown else "")
+    user = prompts.REFLECT.format(prompt=task.prompt,
+                                  tests=prompts.format_tests([t.source for t in task.tests]),
+                                  first=attempts[0].source.strip(),
+                                  failures=_first_failure(attempts[0]), outcome=outcome,
+                                  misled=misled)
+    completion = ctx.llm().complete([{"role": "system", "content": prompts.SYSTEM_REFLECT},
+                                     {"role": "user", "content": user}])
+    update: dict[str, Any] = {"llm_calls": 1, "prompt_tokens": completion.prompt_tokens,
+                              "completion_tokens": completion.completion_tokens}
+    tokens = completion.prompt_tokens + completion.completion_tokens
+    try:
+        reflection = parse_reflection(completion.text, task_prompt=task.prompt,
+                                      entry_point=state["entry_point"], shown=len(shown))
+    except ReflectionError as exc:
+        update.update(learned=None, trace=_step("reflect", "discarded", str(exc), start, tokens))
+        return update
+    for number in reflection.misled:
+        ctx.library.insights.update_counters(shown[number - 1].id, misled=1)
+    near = ctx.library.insights.search(
+        f"{reflection.insight.taxonomy}\n{reflection.insight.condition}\n"
+        f"{reflection.insight.explanation}", 1)
+    if near and near[0][1] < 0.08:
+        update.update(learned=None, trace=_step(
+            "reflect", "duplicate", f"same lesson as {near[0][0].id} ({near[0][0].taxonomy})",
+            start, tokens))
+        return update
+    stored = ctx.library.insights.add(reflection.insight)
+    update.update(learned=stored, trace=_step(
+        "reflect", f"learned {stored.taxonomy}", stored.condition, start, tokens))
+    return update
+
+
+def finish(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Count the shown insights' help: the task was solved on its first attempt."""
+    ctx = runtime.context
+    shown = state.get("insights") or []
+    if ctx.library is not None and shown:
+        first_ok = bool(state.get("solved")) and not state.get("reused") and len(
+            state.get("attempts", [])) == 1
+        for insight in shown:
+            ctx.library.insights.update_counters(insight.id, retrieved=1, helped=int(first_ok))
     return {}

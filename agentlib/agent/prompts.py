@@ -9,16 +9,26 @@ SYSTEM = (
     "prints. Never special-case the example inputs."
 )
 
+SYSTEM_REFLECT = (
+    "You are a senior Python programmer who turns a mistake into a short, general lesson "
+    "for other programmers. Follow the answer format exactly."
+)
+
 GENERATE = """Task: {prompt}
 
 Write a Python function named `{name}`. It must pass these tests:
 {tests}
-{library}"""
+{library}{insights}"""
 
 LIBRARY = """
 These verified functions are already defined and you may call them by name (do not redefine
 or import them):
 {modules}
+"""
+
+INSIGHTS = """
+Lessons learned on earlier tasks (use one only where its condition fits):
+{lessons}
 """
 
 REPAIR = """Your function failed some tests.
@@ -31,7 +41,7 @@ Failures:
 {failures}
 
 Fix the function `{name}` so every test passes. Reply with the complete corrected function in
-one ```python code block."""
+one ```python code block.{insights}"""
 
 EXTRACT_FAILED = """Your reply was rejected: {error}.
 
@@ -44,3 +54,42 @@ def format_tests(tests: list[str]) -> str:
 
 def format_modules(lines: list[str]) -> str:
     return "\n".join(f"- {line}" for line in lines)
+
+REFLECT = """A Python task was attempted and the first attempt failed.
+
+Task: {prompt}
+Tests:
+{tests}
+
+First attempt:
+```python
+{first}
+```
+It failed: {failures}
+
+{outcome}
+
+Write ONE general lesson that would help avoid this kind of mistake on OTHER tasks. Do not
+mention this task's function name or restate the task. Answer in exactly this format:
+TAXONOMY: <area/topic/detail in lowercase, e.g. strings/parsing/whitespace>
+CONDITION: <when the lesson applies, one sentence>
+EXPLANATION: <what to do and why, one or two sentences>
+EXAMPLE: <one line of code>{misled}"""
+
+REFLECT_FIXED = """The fix that passed:
+```python
+{fixed}
+```"""
+
+REFLECT_UNSOLVED = "No attempt passed the tests."
+
+REFLECT_MISLED = """
+MISLED: <the numbers of the lessons below that led the first attempt astray, or none>
+Lessons shown to the first attempt:
+{lessons}"""
+
+
+def format_insights(insights: list) -> str:
+    return "\n".join(f"{n}. [{i.taxonomy}] When {i.condition.rstrip('.')}: {i.explanation}"
+                      + (f" Example: {i.example}" if i.example else "")
+                      for n, i in enumerate(insights, start=1))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import operator
 from typing import Annotated, Any, TypedDict
 
-from agentlib.model import Attempt, Module, Task, TraceStep
+from agentlib.model import Attempt, Insight, Module, Task, TraceStep
 
 
 class SolveState(TypedDict, total=False):
@@ -15,6 +15,9 @@ class SolveState(TypedDict, total=False):
     phase: str  # the node that wrote the current candidate: generate | repair
     extract_error: str | None
     retrieved: list[Module]
+    relevant: list[str]  # names of retrieved modules close enough to show to the model
+    insights: list[Insight]  # shown to generate and repair
+    learned: Insight | None  # what reflect stored
     reused: Module | None
     program: str  # self-contained source of the current candidate (with dependencies)
     candidate: str  # the candidate's own source

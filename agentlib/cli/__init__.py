@@ -9,8 +9,15 @@ from typing import Annotated, Any, Callable
 
 import typer
 
+from agentlib.cli import bench as bench_commands
+from agentlib.cli import config_cmd as config_commands
 from agentlib.cli import lib as lib_commands
 from agentlib.cli import models as model_commands
+from agentlib.cli import packs as pack_commands
+from agentlib.cli import plugins as plugin_commands
+from agentlib.cli import sandbox as sandbox_commands
+from agentlib.cli.doctor import doctor
+from agentlib.cli.repl import repl
 from agentlib.cli.solve import solve
 
 app = typer.Typer(
@@ -23,7 +30,14 @@ app = typer.Typer(
 )
 app.command()(solve)
 app.add_typer(lib_commands.app, name="lib")
+app.add_typer(bench_commands.app, name="bench")
 app.add_typer(model_commands.app, name="models")
+app.command("plugins")(plugin_commands.plugins)
+app.add_typer(pack_commands.app, name="packs")
+app.add_typer(sandbox_commands.app, name="sandbox")
+app.command()(repl)
+app.command()(doctor)
+app.add_typer(config_commands.app, name="config")
 
 
 def _version(value: bool) -> None:
@@ -40,9 +54,13 @@ def root(
         "--version", callback=_version, is_eager=True, help="Print the version and exit.")] = False,
     debug: Annotated[bool, typer.Option(
         "--debug", help="Show Python tracebacks for errors.")] = False,
+    no_plugins: Annotated[bool, typer.Option(
+        "--no-plugins", help="Load no installed plugins (built-ins only).")] = False,
 ) -> None:
     if debug:
         os.environ["AGENTLIB_DEBUG"] = "1"
+    if no_plugins:
+        os.environ["AGENTLIB_NO_PLUGINS"] = "1"
 
 
 def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -54,12 +72,14 @@ def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
 
         try:
             return command(*args, **kwargs)
-        except AgentlibError as exc:
+        except (AgentlibError, OSError) as exc:  # OSError: a path the user gave, permissions
             if os.environ.get("AGENTLIB_DEBUG"):
                 raise
             from rich.console import Console
+            from rich.markup import escape
 
-            Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+            Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}",
+                                       highlight=False)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -76,7 +96,10 @@ def _wrap_commands(typer_app: typer.Typer) -> None:
 
 def main() -> None:
     """Run the CLI (the console script's entry point)."""
+    plugin_commands.add_plugin_commands(app, sys.argv[1:])
     _wrap_commands(app)
+    if len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty():
+        sys.argv.append("repl")  # `agentlib` alone in a terminal: the interactive session
     try:
         app()
     except KeyboardInterrupt:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated
+from pathlib import Path
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -11,7 +12,8 @@ from rich.console import Console
 from agentlib.cli.options import LibraryOpt, make_settings
 from agentlib.errors import StoreError
 
-app = typer.Typer(help="List, show and search the library's modules.", no_args_is_help=True)
+app = typer.Typer(help="Look into, check, export, import and prune the library.",
+                  no_args_is_help=True)
 console = Console()
 
 
@@ -59,14 +61,175 @@ def show(
 def search(
     query: Annotated[str, typer.Argument(help="What you are looking for, in words.")],
     k: Annotated[int, typer.Option("-k", min=1, help="How many results.")] = 5,
+    insights: Annotated[bool, typer.Option(
+        "--insights", help="Search the insights instead of the modules.")] = False,
     library: LibraryOpt = None,
 ) -> None:
-    """Find modules by meaning (embedding search)."""
+    """Find modules (or insights) by meaning (embedding search)."""
     from rich.table import Table
 
     table = Table(title=f"nearest to {query!r}")
+    if insights:
+        for column in ("distance", "taxonomy", "condition", "helped", "misled"):
+            table.add_column(column, overflow="fold")
+        for insight, distance in _library(library).insights.search(query, k):
+            table.add_row(f"{distance:.3f}", insight.taxonomy, insight.condition,
+                          str(insight.helped), str(insight.misled))
+        console.print(table)
+        return
     for column in ("distance", "name", "signature", "task"):
         table.add_column(column, overflow="fold")
     for module, distance in _library(library).search(query, k):
         table.add_row(f"{distance:.3f}", module.name, module.signature, module.task_prompt[:80])
+    console.print(table)
+
+
+@app.command("history")
+def history(
+    name: Annotated[str, typer.Argument(help="Module name.")],
+    library: LibraryOpt = None,
+) -> None:
+    """Show every version of a module, oldest first (active, superseded and pruned)."""
+    from rich.table import Table
+
+    lib = _library(library)
+    versions = lib.history(name)
+    if not versions:
+        raise StoreError(f"no module named {name!r} has ever been in {lib.location}")
+    table = Table(title=f"history of {name}")
+    for column in ("v", "status", "id", "created", "tests", "reused", "task"):
+        table.add_column(column, overflow="fold")
+    for m in versions:
+        table.add_row(str(m.version), m.status, m.id, _when(m.created_at), str(len(m.tests)),
+                      str(m.times_reused), m.task_id)
+    console.print(table)
+
+
+def _when(timestamp: float) -> str:
+    import datetime
+
+    return datetime.datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d %H:%M") \
+        if timestamp else "-"
+
+
+@app.command("rm")
+def remove(
+    name: Annotated[str, typer.Argument(help="Module name.")],
+    force: Annotated[bool, typer.Option(
+        "--force", help="Remove it even though other modules depend on it.")] = False,
+    library: LibraryOpt = None,
+) -> None:
+    """Prune a module (its record stays, marked pruned); refused while others need it."""
+    broken = _library(library).remove(name, force=force)
+    console.print(f"pruned {name}")
+    if broken:
+        Console(stderr=True).print(
+            f"[yellow]warning:[/] these modules depend on {name} and no longer resolve: "
+            f"{', '.join(broken)}", highlight=False)
+
+
+@app.command("reindex")
+def reindex(library: LibraryOpt = None) -> None:
+    """Re-embed every module and insight with the configured embedder."""
+    from agentlib.library import open_library
+
+    lib = open_library(make_settings(library=library), check_embedder=False)
+    count = lib.reindex()
+    console.print(f"re-embedded {count} record(s) with {lib.embedder.name}")
+
+
+@app.command("check")
+def check(
+    run_tests: Annotated[bool, typer.Option(
+        "--run-tests", help="Also re-run every active module's stored tests in the sandbox.")]
+    = False,
+    library: LibraryOpt = None,
+) -> None:
+    """Verify the library: whole records, embeddings, dependencies (and tests); exit 1 if not."""
+    lib = _library(library)
+    problems = lib.check(run_tests=run_tests)
+    if problems:
+        err = Console(stderr=True)
+        err.print(f"[bold red]{len(problems)} problem(s)[/] in {lib.location}:", highlight=False)
+        for problem in problems:
+            err.print(f"  - {problem}", highlight=False, markup=False)
+        raise typer.Exit(1)
+    console.print(f"ok: {lib.count()} module record(s), {lib.insights.count()} insight(s)"
+                  + (", stored tests pass" if run_tests else ""))
+
+
+@app.command("export")
+def export(
+    file: Annotated[Optional[Path], typer.Argument(help="JSONL file to write.")] = None,
+    as_package: Annotated[Optional[Path], typer.Option(
+        "--as-package", help="Write an installable Python package into this directory.")]
+    = None,
+    package: Annotated[str, typer.Option(
+        "--package", help="Import name of the package for --as-package.")] = "agentlib_modules",
+    library: LibraryOpt = None,
+) -> None:
+    """Export the library to a JSONL file, or as an installable package with its tests."""
+    from agentlib.library.portable import export_jsonl, export_package
+
+    if (file is None) == (as_package is None):
+        raise typer.BadParameter("give either FILE.jsonl or --as-package DIR")
+    lib = _library(library)
+    if as_package is not None:
+        count = export_package(lib, as_package, package)
+        console.print(f"wrote package {package} ({count} module(s)) to {as_package}; "
+                      f"try: pip install {as_package} && pytest {as_package}")
+        return
+    assert file is not None
+    console.print(f"exported {export_jsonl(lib, file)} record(s) to {file}")
+
+
+@app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="JSONL file made by `agentlib lib export`.")],
+    library: LibraryOpt = None,
+) -> None:
+    """Import an export; every module is re-verified in the sandbox first. Exit 1 on rejects."""
+    from agentlib.library.portable import import_jsonl
+
+    report = import_jsonl(_library(library), file)
+    console.print(f"imported {len(report.accepted)} module(s) and {report.insights_added} "
+                  f"insight(s); {len(report.already_present)} already present")
+    if report.rejected:
+        err = Console(stderr=True)
+        err.print(f"[bold red]rejected {len(report.rejected)}:[/]", highlight=False)
+        for what, why in report.rejected:
+            err.print(f"  - {what}: {why}", highlight=False, markup=False)
+        raise typer.Exit(1)
+
+
+@app.command("stats")
+def stats(
+    library: LibraryOpt = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Counts, sizes, most and never reused modules, and where modules came from."""
+    from dataclasses import asdict
+
+    from agentlib.library.stats import library_stats
+
+    figures = library_stats(_library(library))
+    if json_out:
+        console.print_json(json.dumps(asdict(figures)))
+        return
+    from rich.table import Table
+
+    table = Table(show_header=False, title="library")
+    table.add_column(style="bold")
+    table.add_column(overflow="fold")
+    for status, count in sorted(figures.modules_by_status.items()):
+        table.add_row(f"modules {status}", str(count))
+    table.add_row("insights", str(figures.insights))
+    table.add_row("tests (active)", str(figures.tests))
+    table.add_row("source bytes (active)", str(figures.source_bytes))
+    table.add_row("on disk", "-" if figures.disk_bytes is None
+                  else f"{figures.disk_bytes / 1e6:.1f} MB")
+    table.add_row("most reused", ", ".join(f"{n} ({c})" for n, c in figures.most_reused) or "-")
+    table.add_row("never reused", ", ".join(figures.never_reused) or "-")
+    table.add_row("by provenance", ", ".join(f"{p}: {c}" for p, c in
+                                             sorted(figures.by_provenance.items())) or "-")
     console.print(table)

@@ -82,3 +82,13 @@ def render_module(console: Console, module: Module) -> None:
                               f"failed {module.times_failed}")
     table.add_row("tests", "\n".join(module.tests))
     console.print(table)
+
+
+def render_usage(console: Console, result: SolveResult, module: Module | None) -> None:
+    """Say which library module a result became (or reused) and which modules it calls."""
+    if module is None:
+        return
+    verb = "reused" if result.decision == "reused" else "stored as"
+    calls = ", ".join(module.dependencies) or "no other library module"
+    console.print(f"{verb} [bold]{module.name}[/] v{module.version} · {module.id} · "
+                  f"calls {calls}", highlight=False)

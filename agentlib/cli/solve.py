@@ -36,6 +36,10 @@ def solve(
     attempts: Annotated[int, typer.Option(min=1, help="Generate + repair attempts.")] = 3,
     no_library: Annotated[bool, typer.Option(
         "--no-library", help="Neither retrieve from nor store into the library.")] = False,
+    no_insights: Annotated[bool, typer.Option(
+        "--no-insights", help="Neither show insights nor learn new ones.")] = False,
+    no_repair: Annotated[bool, typer.Option(
+        "--no-repair", help="One attempt only (same as --attempts 1).")] = False,
     trace: Annotated[bool, typer.Option(help="Show every decision the agent took.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     library: LibraryOpt = None,
@@ -53,6 +57,9 @@ def solve(
     settings = make_settings(library, llm, model, base_url)
     settings.attempts = attempts
     settings.use_library = not no_library
+    settings.use_insights = not no_insights
+    if no_repair:
+        settings.attempts = 1
     agent = Agent(settings)
     if file is not None:
         if prompt or test:

@@ -9,8 +9,11 @@ if TYPE_CHECKING:
     from agentlib.library.store import Library
 
 
-def open_library(settings: "Settings", pm=None) -> "Library":
-    """Open the library named by `settings.store` with the configured embedder."""
+def open_library(settings: "Settings", pm=None, *, check_embedder: bool = True) -> "Library":
+    """Open the library named by `settings.store` with the configured embedder.
+
+    `check_embedder=False` opens a library embedded by another model (to reindex it).
+    """
     from agentlib.errors import StoreError
     from agentlib.library.store import Library
     from agentlib.plugins import embedder_factories, make_plugin_manager
@@ -19,4 +22,5 @@ def open_library(settings: "Settings", pm=None) -> "Library":
     if settings.embedder not in factories:
         raise StoreError(f"unknown embedder {settings.embedder!r}; "
                          f"available: {', '.join(sorted(factories))}")
-    return Library(settings.store, factories[settings.embedder]())
+    return Library(settings.store, factories[settings.embedder](),
+                   check_embedder=check_embedder)

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import json
 import time
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from dataclasses import fields
-from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import urlparse
 
 from agentlib.errors import StoreError
+from agentlib.library.chroma import HNSW, INSIGHTS, MODULES, REINDEX_SUFFIX, connect, fetch_all
+from agentlib.library.code import called_names, defined_functions
+from agentlib.library.exact import EXACT_MAX_RECORDS, ExactIndex
 from agentlib.model import Module
 
-MODULES = "modules"
 _JSON_FIELDS = ("tests", "dependencies")
+REINDEX_HINT = "run `agentlib lib reindex` to re-embed the library with the configured embedder"
 
 
 def _to_metadata(module: Module) -> dict[str, Any]:
@@ -37,47 +38,56 @@ def embedding_text(module: Module) -> str:
     return f"{module.signature}\n{module.docstring}\n{module.task_prompt}".strip()
 
 
-class Library:
-    """Modules with their tests and embeddings; every write is one atomic Chroma upsert."""
+def _where(filters: dict[str, Any]) -> dict[str, Any] | None:
+    clauses = [{key: value} for key, value in filters.items()]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
-    def __init__(self, location: str, embedder: Any) -> None:
-        import chromadb
-        from chromadb.config import Settings as ChromaSettings
+
+class Library:
+    """Modules and insights with their tests and embeddings; every write is all or nothing.
+
+    Each write is one Chroma upsert (one SQLite transaction) under the library's write lock,
+    so a crash leaves a record stored whole or not at all, and processes never interleave.
+    """
+
+    def __init__(self, location: str, embedder: Any, *, check_embedder: bool = True) -> None:
+        from agentlib.library.insights import InsightStore
 
         self.location = location
         self.embedder = embedder
-        chroma_settings = ChromaSettings(anonymized_telemetry=False)
-        self._lock_path: Path | None = None
-        if location.startswith(("http://", "https://")):
-            url = urlparse(location)
-            self.client = chromadb.HttpClient(host=url.hostname, port=url.port or 8000,
-                                              ssl=url.scheme == "https", settings=chroma_settings)
-        else:
-            path = Path(location).expanduser()
-            path.mkdir(parents=True, exist_ok=True)
-            self._lock_path = path / ".agentlib.lock"
-            self.client = chromadb.PersistentClient(path=str(path), settings=chroma_settings)
-        meta = {"hnsw:space": "cosine", "embedder": embedder.name,
-                "embedder_fingerprint": embedder.fingerprint}
-        self.modules = self.client.get_or_create_collection(
-            MODULES, metadata=meta, embedding_function=None)
-        stored = self.modules.metadata or {}
-        if stored.get("embedder_fingerprint") not in (None, embedder.fingerprint):
+        self.conn = connect(location)
+        self.conn.refresh()
+        self.conn.recovery = self._recover_vectors
+        self.collection_metadata = {"embedder": embedder.name,
+                                    "embedder_fingerprint": embedder.fingerprint,
+                                    "dimension": int(getattr(embedder, "dimension", 0) or 0)}
+        self._exact: ExactIndex | None = None
+        self._patches: list[tuple[list[Module], list[list[float]] | None]] | None = None
+        if check_embedder:
+            for collection in (self.modules, self.conn.collection(
+                    INSIGHTS, self.collection_metadata)):
+                self._check_embedder(collection)
+        self.insights = InsightStore(self)
+        self.conn.recover_if_interrupted()
+
+    @property
+    def modules(self):
+        """The Chroma collection of modules."""
+        return self.conn.collection(MODULES, self.collection_metadata)
+
+    def _check_embedder(self, collection) -> None:
+        stored = collection.metadata or {}
+        if stored.get("embedder_fingerprint") not in (None, self.embedder.fingerprint):
             raise StoreError(
-                f"the library at {location} was embedded with {stored.get('embedder')} "
-                f"({stored.get('embedder_fingerprint')}), not {embedder.name} "
-                f"({embedder.fingerprint}); use the same embedder or re-index the library")
+                f"the {collection.name} in {self.location} were embedded with "
+                f"{stored.get('embedder')} ({stored.get('embedder_fingerprint')}), not "
+                f"{self.embedder.name} ({self.embedder.fingerprint}); vectors of two models "
+                f"cannot be compared: {REINDEX_HINT}")
 
-    @contextmanager
-    def _write_lock(self) -> Iterator[None]:
-        if self._lock_path is None:
-            with nullcontext():
-                yield
-            return
-        from filelock import FileLock
-
-        with FileLock(str(self._lock_path), timeout=120):
-            yield
+    def embed(self, text: str) -> list[float]:
+        return list(self.embedder.embed([text])[0])
 
     # ------------------------------------------------------------------ reads
 
@@ -92,21 +102,70 @@ class Library:
         return _from_metadata(got["metadatas"][0]) if got["ids"] else None
 
     def list(self, status: str | None = "active") -> list[Module]:
+        """Return modules with `status` (None: every status), sorted by name then version."""
         where = {"status": status} if status else None
-        got = self.modules.get(where=where, include=["metadatas"])
-        return sorted((_from_metadata(m) for m in got["metadatas"]), key=lambda m: m.name)
+        got = fetch_all(self.modules, ["metadatas"], where)
+        return sorted((_from_metadata(m) for m in got["metadatas"]),
+                      key=lambda m: (m.name, m.version))
+
+    def history(self, name: str) -> list[Module]:
+        """Return every version of `name` (active, superseded or pruned), oldest first."""
+        got = self.modules.get(where={"name": name}, include=["metadatas"])
+        return sorted((_from_metadata(m) for m in got["metadatas"]),
+                      key=lambda m: (m.version, m.created_at))
 
     def count(self) -> int:
         return self.modules.count()
 
-    def search(self, text: str, k: int = 5) -> list[tuple[Module, float]]:
-        """Return up to k active modules nearest to `text`, with cosine distances."""
+    def dependents(self, name: str) -> list[str]:
+        """Return the active modules that need `name`, directly or through others."""
+        users: dict[str, list[str]] = {}
+        for module in self.list():
+            for dep in module.dependencies:
+                users.setdefault(dep, []).append(module.name)
+        found: list[str] = []
+        todo = [name]
+        while todo:
+            for user in users.get(todo.pop(), []):
+                if user not in found and user != name:
+                    found.append(user)
+                    todo.append(user)
+        return sorted(found)
+
+    def search(self, text: str, k: int = 5,
+               filters: dict[str, Any] | None = None) -> list[tuple[Module, float]]:
+        """Return up to k active modules nearest to `text`, with cosine distances.
+
+        `filters` are equality conditions on Module fields, e.g. {"backend": "local"};
+        {"status": "superseded"} searches old versions instead of active ones.
+        """
         if k <= 0 or self.modules.count() == 0:
             return []
-        vector = self.embedder.embed([text])[0]
-        got = self.modules.query(query_embeddings=[vector], n_results=k,
-                                 where={"status": "active"}, include=["metadatas", "distances"])
-        return [(_from_metadata(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0])]
+        return self.search_vector(self.embed(text), k, filters)
+
+    def search_vector(self, vector: list[float], k: int = 5,
+                      filters: dict[str, Any] | None = None) -> list[tuple[Module, float]]:
+        """Like `search`, for a vector already embedded."""
+        where = {"status": "active", **(filters or {})}
+        exact = self._exact_index()
+        if exact is not None:
+            return [(_from_metadata(m), d) for m, d in exact.search(vector, k, where)]
+        got = self.modules.query(query_embeddings=[vector], n_results=k, where=_where(where),
+                                 include=["metadatas", "distances"])
+        return [(_from_metadata(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0], strict=True)]
+
+    def _exact_index(self) -> ExactIndex | None:
+        """The in-memory exact index while the library is small (embedded mode only)."""
+        if self.conn.server:
+            return None
+        generation = self.conn.generation()
+        if self._exact is not None and self._exact.generation == generation and generation:
+            return self._exact
+        self._exact = None
+        if self.modules.count() > EXACT_MAX_RECORDS:
+            return None
+        self._exact = ExactIndex.load(self.modules, generation)
+        return self._exact
 
     def program_for(self, module: Module) -> str:
         """Return self-contained source: dependencies in topological order, then the module."""
@@ -121,7 +180,9 @@ class Library:
             for dep in mod.dependencies:
                 dep_module = self.get(dep)
                 if dep_module is None:
-                    raise StoreError(f"{mod.name} depends on {dep}, which is not in the library")
+                    raise StoreError(f"{mod.name} depends on {dep}, which is not an active "
+                                     f"module; restore it (`agentlib lib import`) or re-solve "
+                                     f"{mod.name}")
                 visit(dep_module, path + (mod.name,))
             seen.add(mod.name)
             order.append(mod)
@@ -132,39 +193,235 @@ class Library:
     # ------------------------------------------------------------------ writes
 
     def add(self, module: Module) -> Module:
-        """Store a module (all or nothing); the same code again only merges its tests."""
-        with self._write_lock():
+        """Store a module (all or nothing); the same code again only merges its tests.
+
+        A module with the name of an active one supersedes it (the caller has checked that
+        it passes the old version's tests). Dependencies are the given ones plus the active
+        modules its source calls (found by AST); a missing one or a cycle is refused.
+        """
+        with self.write_transaction():
             existing = self.get_by_id(module.id)
             if existing is not None:
                 merged = list(dict.fromkeys(existing.tests + module.tests))
                 if merged != existing.tests:
                     existing.tests = merged
-                    self._upsert(existing)
+                    self._update([existing])
                 return existing
-            for dep in module.dependencies:
-                if self.get(dep) is None:
-                    raise StoreError(f"{module.name} calls {dep}, which is not in the library")
+            module.dependencies = self._dependencies_of(module)
+            self._refuse_cycle(module)
             previous = self.get(module.name)
+            batch = [module]
             if previous is not None:
                 previous.status = "superseded"
                 module.version = previous.version + 1
-                self._upsert(previous)
+                batch.insert(0, previous)
             module.created_at = module.created_at or time.time()
-            self._upsert(module)
+            self._upsert(batch)
             return module
+
+    def add_many(self, modules: list[Module], vectors: list[list[float]] | None = None,
+                 batch: int = 1000) -> int:
+        """Store brand-new modules in batches (each batch all or nothing); return how many.
+
+        For bulk loads: ids already stored are skipped; a name that is already active, or a
+        dependency that is neither stored nor earlier in `modules`, is refused before writing.
+        """
+        if vectors is not None and len(vectors) != len(modules):
+            raise StoreError(f"{len(modules)} modules but {len(vectors)} vectors")
+        with self.write_transaction():
+            stored = set(fetch_all(self.modules, [])["ids"])
+            active = {m.name for m in self.list()}
+            keep = [i for i, m in enumerate(modules) if m.id not in stored]
+            seen: set[str] = set()
+            for i in keep:
+                module = modules[i]
+                if module.name in active or module.name in seen:
+                    raise StoreError(f"{module.name} is already an active module; store new "
+                                     "versions one at a time with add()")
+                calls = called_names(module.source) - set(defined_functions(module.source))
+                module.dependencies = list(dict.fromkeys(
+                    module.dependencies + sorted(c for c in calls if c in active or c in seen)))
+                for dep in module.dependencies:
+                    if dep not in active and dep not in seen:
+                        raise StoreError(f"{module.name} depends on {dep}, which is neither "
+                                         "stored nor earlier in the batch")
+                seen.add(module.name)
+                module.created_at = module.created_at or time.time()
+            for start in range(0, len(keep), batch):
+                chunk = keep[start:start + batch]
+                self._upsert([modules[i] for i in chunk],
+                             None if vectors is None else [list(vectors[i]) for i in chunk])
+            return len(keep)
+
+    @contextmanager
+    def write_transaction(self) -> Iterator[None]:
+        """Hold the write lock; afterwards patch the in-memory search index, don't reload it.
+
+        The index is kept only if nobody else wrote in between (the connection did not
+        reopen); otherwise the next search reloads it.
+        """
+        if self._patches is not None:  # re-entered
+            yield
+            return
+        cache = self._exact if self._exact is not None and \
+            self._exact.generation == self.conn.generation() else None
+        reopens = self.conn.reopens
+        self._patches = []
+        try:
+            with self.conn.write():
+                yield
+            patches = [([_to_metadata(m) for m in mods], vectors)
+                       for mods, vectors in self._patches]
+            if cache is not None and self.conn.reopens == reopens and cache.apply(patches):
+                cache.generation = self.conn.generation()
+            else:
+                self._exact = None
+        finally:
+            self._patches = None
+
+    def _dependencies_of(self, module: Module) -> list[str]:
+        own = set(defined_functions(module.source))
+        deps = list(dict.fromkeys(module.dependencies))
+        try:
+            calls = called_names(module.source) - own - set(deps)
+        except SyntaxError as exc:
+            raise StoreError(f"{module.name}: the source does not parse ({exc}); "
+                             "only verified, parseable code can be stored") from exc
+        active = {m.name for m in self.list()} if calls else set()
+        deps += sorted(calls & active)
+        deps = [d for d in deps if d != module.name]
+        for dep in deps:
+            if self.get(dep) is None:
+                raise StoreError(f"{module.name} calls {dep}, which is not an active module "
+                                 f"in the library; store {dep} first")
+        return deps
+
+    def _refuse_cycle(self, module: Module) -> None:
+        """Raise if storing `module` would let its dependencies reach it again."""
+
+        def reach(name: str, path: tuple[str, ...]) -> None:
+            if name == module.name:
+                raise StoreError(f"refusing to store {module.name}: dependency cycle "
+                                 f"{' -> '.join((module.name,) + path)}; a module may not "
+                                 "depend on itself through others")
+            dep = self.get(name)
+            for child in (dep.dependencies if dep else []):
+                if child not in path:
+                    reach(child, path + (child,))
+
+        for dep in module.dependencies:
+            reach(dep, (dep,))
 
     def update_counters(self, module_id: str, **increments: int) -> None:
         """Add to a module's counters (times_retrieved, times_reused, times_failed)."""
-        with self._write_lock():
+        allowed = {"times_retrieved", "times_reused", "times_failed"}
+        if set(increments) - allowed:
+            raise StoreError(f"unknown counter(s) {sorted(set(increments) - allowed)}; "
+                             f"use {sorted(allowed)}")
+        with self.write_transaction():
             module = self.get_by_id(module_id)
             if module is None:
                 return
             for name, value in increments.items():
                 setattr(module, name, getattr(module, name) + value)
-            self._upsert(module)
+            self._update([module])
 
-    def _upsert(self, module: Module) -> None:
-        vector = self.embedder.embed([embedding_text(module)])[0]
-        self.modules.upsert(ids=[module.id], embeddings=[vector],
-                            documents=[embedding_text(module)],
-                            metadatas=[_to_metadata(module)])
+    def remove(self, name: str, force: bool = False) -> list[str]:
+        """Mark the active module `name` pruned; return the active modules this breaks.
+
+        Refused while other active modules depend on it, unless `force`. Nothing is deleted:
+        the record stays, with status `pruned`, in `history`.
+        """
+        with self.write_transaction():
+            module = self.get(name)
+            if module is None:
+                raise StoreError(f"no active module named {name!r}; see `agentlib lib list`")
+            broken = self.dependents(name)
+            if broken and not force:
+                raise StoreError(f"{name} is needed by {', '.join(broken)}; removing it would "
+                                 "break them. Use --force to remove it anyway")
+            module.status = "pruned"
+            self._update([module])
+            return broken
+
+    def reindex(self) -> int:
+        """Re-embed every module and insight with this library's embedder; return the count.
+
+        Each collection is rebuilt beside the old one and swapped in; a crash before the
+        swap leaves the old collection, a crash during it is finished on the next open.
+        """
+        from agentlib.library.insights import insight_text
+
+        with self.conn.write():
+            total = self._rebuild(MODULES, lambda m: embedding_text(_from_metadata(m)))
+            total += self._rebuild(INSIGHTS, insight_text)
+            self._exact = None
+            return total
+
+    def _recover_vectors(self) -> None:
+        """After a killed write: rebuild the vector index if it cannot be read whole."""
+        from agentlib.library.integrity import unreadable_vectors
+
+        if unreadable_vectors(self):
+            self.reindex()
+
+    def _rebuild(self, name: str, text_of) -> int:
+        client = self.conn.client
+        old = self.conn.collection(name, self.collection_metadata)
+        hnsw = dict(old.configuration.get("hnsw") or HNSW)
+        ids, metadatas, _ = self.conn.read_records(name)
+        temp_name = name + REINDEX_SUFFIX
+        try:
+            client.delete_collection(temp_name)
+        except Exception:  # noqa: BLE001 - chromadb raises different types for "absent"
+            pass
+        new = client.create_collection(temp_name, metadata=self.collection_metadata,
+                                       configuration={"hnsw": hnsw}, embedding_function=None)
+        texts = [text_of(m) for m in metadatas]
+        batch = 1000
+        for start in range(0, len(texts), batch):
+            chunk = slice(start, start + batch)
+            new.add(ids=ids[chunk], metadatas=metadatas[chunk],
+                    documents=texts[chunk], embeddings=self.embedder.embed(texts[chunk]))
+        client.delete_collection(name)
+        self.conn.forget(name)
+        new.modify(name=name)
+        self.conn.forget(temp_name)
+        return len(texts)
+
+    def _upsert(self, modules: list[Module], vectors: list[list[float]] | None = None) -> None:
+        """Write whole records in one Chroma call; reuse stored vectors for known ids."""
+        texts = [embedding_text(m) for m in modules]
+        if vectors is None:
+            stored = self._stored_vectors([m.id for m in modules])
+            missing = [i for i, m in enumerate(modules) if m.id not in stored]
+            fresh = self.embedder.embed([texts[i] for i in missing]) if missing else []
+            by_index = dict(zip(missing, fresh, strict=True))
+            vectors = [stored[m.id] if m.id in stored else list(by_index[i])
+                       for i, m in enumerate(modules)]
+        self.modules.upsert(ids=[m.id for m in modules], embeddings=vectors, documents=texts,
+                            metadatas=[_to_metadata(m) for m in modules])
+        if self._patches is not None:
+            self._patches.append((modules, vectors))
+
+    def _update(self, modules: list[Module]) -> None:
+        """Rewrite the metadata of stored records (their vectors do not change)."""
+        self.modules.update(ids=[m.id for m in modules],
+                            metadatas=[_to_metadata(m) for m in modules])
+        if self._patches is not None:
+            self._patches.append((modules, None))
+
+    def _stored_vectors(self, ids: list[str]) -> dict[str, list[float]]:
+        got = self.modules.get(ids=ids, include=["embeddings"])
+        if not got["ids"]:
+            return {}
+        return {i: list(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+
+    # ------------------------------------------------------------------ maintenance
+
+    def check(self, run_tests: bool = False) -> list[str]:
+        """Return the library's integrity problems (empty when it is sound)."""
+        from agentlib.library.integrity import check
+
+        return check(self, run_tests=run_tests)
+

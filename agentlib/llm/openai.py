@@ -1,7 +1,14 @@
-"""Any OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp server, hosted APIs)."""
+"""Any OpenAI-compatible chat endpoint (Ollama, vLLM, llama.cpp server, hosted APIs).
+
+One ``POST {base_url}/chat/completions`` per completion, with the standard library only.
+Server errors (5xx), rate limits (429), timeouts and dropped connections are retried a
+bounded number of times with exponential back-off; other 4xx answers, a refused connection
+and an unreadable answer fail at once with an :class:`LLMError` that says what to check.
+"""
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import time
@@ -12,22 +19,37 @@ from typing import Any
 from agentlib.errors import LLMError
 from agentlib.llm import Completion, Message
 
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
+MAX_BACKOFF_S = 8.0
+
 
 class OpenAILLM:
-    """POST /chat/completions to `base_url`; the key comes from an environment variable."""
+    """POST /chat/completions to `base_url` (e.g. http://127.0.0.1:8080/v1).
+
+    The API key, if any, is read from the environment variable `api_key_env`.
+    """
 
     def __init__(self, base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY",
-                 timeout_s: float = 120.0, retries: int = 2, max_tokens: int = 768) -> None:
+                 timeout_s: float = 120.0, retries: int = 2, backoff_s: float = 1.0,
+                 max_tokens: int = 768) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise LLMError(f"base URL {base_url!r} must start with http:// or https://, "
+                           "e.g. http://127.0.0.1:8080/v1")
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.name = f"openai:{model}"
         self.api_key = os.environ.get(api_key_env, "")
         self.timeout_s = timeout_s
-        self.retries = retries
+        self.retries = max(0, retries)
+        self.backoff_s = backoff_s
         self.max_tokens = max_tokens
 
+    @property
+    def url(self) -> str:
+        return f"{self.base_url}/chat/completions"
+
     def complete(self, messages: list[Message], **options: Any) -> Completion:
-        body = {
+        body: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
             "max_tokens": options.get("max_tokens", self.max_tokens),
@@ -35,34 +57,77 @@ class OpenAILLM:
         }
         if options.get("stop"):
             body["stop"] = options["stop"]
-        headers = {"Content-Type": "application/json"}
-        if self.api_key:
-            headers["Authorization"] = f"Bearer {self.api_key}"
-        url = f"{self.base_url}/chat/completions"
+        if "seed" in options:
+            body["seed"] = options["seed"]
         start = time.monotonic()
-        last: Exception | None = None
-        for attempt in range(self.retries + 1):
-            request = urllib.request.Request(url, json.dumps(body).encode(), headers)
-            try:
-                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
-                    data = json.loads(response.read())
-                break
-            except urllib.error.HTTPError as exc:
-                last = exc
-                if exc.code < 500:
-                    raise LLMError(f"{url} answered {exc.code}: {exc.read()[:300]!r}") from exc
-            except urllib.error.URLError as exc:
-                raise LLMError(f"cannot reach {url}: {exc.reason}. Is the server running?") from exc
-            except TimeoutError as exc:
-                last = exc
-            time.sleep(min(2.0 ** attempt, 8.0))
-        else:
-            raise LLMError(f"{url} failed after {self.retries + 1} tries: {last}")
+        data = self._post(json.dumps(body).encode())
         try:
             text = data["choices"][0]["message"]["content"] or ""
-        except (KeyError, IndexError, TypeError) as exc:
-            raise LLMError(f"{url} returned an unexpected body: {str(data)[:300]}") from exc
-        usage = data.get("usage") or {}
-        return Completion(text=text, prompt_tokens=int(usage.get("prompt_tokens", 0)),
-                          completion_tokens=int(usage.get("completion_tokens", 0)),
+            usage = data.get("usage") or {}
+            prompt_tokens = int(usage.get("prompt_tokens", 0))
+            completion_tokens = int(usage.get("completion_tokens", 0))
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+            raise LLMError(f"{self.url} returned a body that is not a chat completion: "
+                           f"{str(data)[:300]}") from exc
+        return Completion(text=text, prompt_tokens=prompt_tokens,
+                          completion_tokens=completion_tokens,
                           latency_s=time.monotonic() - start)
+
+    def _post(self, payload: bytes) -> Any:
+        """Send the request, retrying what may pass on a second try; return the parsed JSON."""
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        failures: list[str] = []
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(min(self.backoff_s * 2 ** (attempt - 1), MAX_BACKOFF_S))
+            request = urllib.request.Request(self.url, payload, headers, method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
+                    raw = response.read()
+            except urllib.error.HTTPError as exc:
+                detail = _body(exc)
+                if exc.code not in RETRYABLE_STATUS:
+                    raise LLMError(f"{self.url} answered HTTP {exc.code}: {detail}. "
+                                   f"{_hint(exc.code)}") from exc
+                failures.append(f"HTTP {exc.code} {detail}")
+                continue
+            except urllib.error.URLError as exc:
+                if isinstance(exc.reason, TimeoutError):
+                    failures.append(f"no answer within {self.timeout_s:g} s")
+                    continue
+                if isinstance(exc.reason, ConnectionRefusedError):
+                    raise LLMError(f"cannot connect to {self.url}: connection refused. Is the "
+                                   "server running, and is --base-url (AGENTLIB_BASE_URL) "
+                                   "right?") from exc
+                raise LLMError(f"cannot reach {self.url}: {exc.reason}. Check --base-url "
+                               "(AGENTLIB_BASE_URL) and that the server is up.") from exc
+            except TimeoutError:
+                failures.append(f"no answer within {self.timeout_s:g} s")
+                continue
+            except (ConnectionError, http.client.HTTPException) as exc:
+                failures.append(f"connection dropped ({type(exc).__name__})")
+                continue
+            try:
+                return json.loads(raw)
+            except ValueError as exc:
+                raise LLMError(f"{self.url} answered with something that is not JSON: "
+                               f"{raw[:200]!r}") from exc
+        raise LLMError(f"{self.url} failed {len(failures)} time(s): {'; '.join(failures)}. "
+                       "The server may be overloaded or the timeout too short.")
+
+
+def _body(exc: urllib.error.HTTPError) -> str:
+    try:
+        return exc.read()[:300].decode(errors="replace").strip() or exc.reason
+    except OSError:
+        return str(exc.reason)
+
+
+def _hint(status: int) -> str:
+    if status in (401, 403):
+        return "Check the API key in OPENAI_API_KEY."
+    if status == 404:
+        return "Check --base-url: it should end where /chat/completions is served, e.g. …/v1."
+    return "The request was refused; check --model and the server's logs."

@@ -49,6 +49,8 @@ class TestResult:
     stdout: str = ""
     stderr: str = ""
     wall_s: float = 0.0
+    cpu_s: float = 0.0
+    peak_memory_mb: float = 0.0
 
 
 @dataclass

@@ -1,5 +1,9 @@
 """Run untrusted code against tests in an isolated child process; see `runner` for the policy."""
 
-from agentlib.sandbox.runner import Isolation, Limits, detect_isolation, run
+from agentlib.sandbox.cases import assert_case, cases_from, doctest_cases, pair_case, pair_cases
+from agentlib.sandbox.runner import Isolation, Limits, SandboxWarning, detect_isolation, run
+from agentlib.sandbox.static import special_cases_tests
 
-__all__ = ["Isolation", "Limits", "detect_isolation", "run"]
+__all__ = ["Isolation", "Limits", "SandboxWarning", "assert_case", "cases_from",
+           "detect_isolation", "doctest_cases", "pair_case", "pair_cases", "run",
+           "special_cases_tests"]

@@ -1,0 +1,116 @@
+"""The `insights` collection: lessons learned from failures, found by embedding."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import fields
+from typing import TYPE_CHECKING, Any
+
+from agentlib.errors import StoreError
+from agentlib.library.chroma import INSIGHTS
+from agentlib.model import Insight
+
+if TYPE_CHECKING:
+    from agentlib.library.store import Library
+
+COUNTERS = ("retrieved", "helped", "misled")
+
+
+def insight_id(taxonomy: str, condition: str, explanation: str, example: str = "") -> str:
+    """Return the content hash that identifies an insight."""
+    text = json.dumps([taxonomy.strip(), condition.strip(), explanation.strip(),
+                       example.strip()])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def insight_text(meta: dict[str, Any]) -> str:
+    """The text an insight is found by: its taxonomy, condition and explanation."""
+    return f"{meta['taxonomy']}\n{meta['condition']}\n{meta['explanation']}".strip()
+
+
+def to_metadata(insight: Insight) -> dict[str, Any]:
+    meta = {f.name: getattr(insight, f.name) for f in fields(Insight)}
+    meta["merged_from"] = json.dumps(insight.merged_from)
+    meta["refined_from"] = insight.refined_from or ""
+    return meta
+
+
+def from_metadata(meta: dict[str, Any]) -> Insight:
+    values = {f.name: meta[f.name] for f in fields(Insight) if f.name in meta}
+    values["merged_from"] = json.loads(meta.get("merged_from") or "[]")
+    values["refined_from"] = meta.get("refined_from") or None
+    return Insight(**values)
+
+
+class InsightStore:
+    """Add, find and count insights; writes share the library's lock and atomicity."""
+
+    def __init__(self, library: "Library") -> None:
+        self.library = library
+
+    @property
+    def collection(self):
+        return self.library.conn.collection(INSIGHTS, self.library.collection_metadata)
+
+    def add(self, insight: Insight) -> Insight:
+        """Store an insight (all or nothing); its id is its content hash, so a repeat is a no-op.
+
+        An empty `id` is filled in; a given id that is not the content hash is refused.
+        """
+        expected = insight_id(insight.taxonomy, insight.condition, insight.explanation,
+                              insight.example)
+        if insight.id and insight.id != expected:
+            raise StoreError(f"insight id {insight.id!r} is not its content hash {expected!r}; "
+                             "leave id empty and the library fills it in")
+        if not (insight.taxonomy.strip() and insight.condition.strip()
+                and insight.explanation.strip()):
+            raise StoreError("an insight needs a taxonomy, a condition and an explanation")
+        insight.id = expected
+        with self.library.write_transaction():
+            existing = self.get(insight.id)
+            if existing is not None:
+                return existing
+            meta = to_metadata(insight)
+            text = insight_text(meta)
+            self.collection.upsert(ids=[insight.id], metadatas=[meta], documents=[text],
+                                   embeddings=[self.library.embed(text)])
+            return insight
+
+    def get(self, insight_id: str) -> Insight | None:
+        got = self.collection.get(ids=[insight_id], include=["metadatas"])
+        return from_metadata(got["metadatas"][0]) if got["ids"] else None
+
+    def list(self) -> list[Insight]:
+        """Return every insight, sorted by taxonomy then condition."""
+        got = self.collection.get(include=["metadatas"])
+        return sorted((from_metadata(m) for m in got["metadatas"]),
+                      key=lambda i: (i.taxonomy, i.condition))
+
+    def count(self) -> int:
+        return self.collection.count()
+
+    def search(self, text: str, k: int = 5,
+               filters: dict[str, Any] | None = None) -> list[tuple[Insight, float]]:
+        """Return up to k insights nearest to `text`, with cosine distances."""
+        if k <= 0 or self.collection.count() == 0:
+            return []
+        clauses = [{key: value} for key, value in (filters or {}).items()]
+        where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
+        got = self.collection.query(query_embeddings=[self.library.embed(text)],
+                                    n_results=min(k, self.collection.count()), where=where,
+                                    include=["metadatas", "distances"])
+        return [(from_metadata(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0], strict=True)]
+
+    def update_counters(self, insight_id: str, **increments: int) -> None:
+        """Add to an insight's counters (retrieved, helped, misled)."""
+        if set(increments) - set(COUNTERS):
+            raise StoreError(f"unknown insight counter(s) {sorted(set(increments) - set(COUNTERS))};"
+                             f" use {list(COUNTERS)}")
+        with self.library.write_transaction():
+            insight = self.get(insight_id)
+            if insight is None:
+                return
+            for name, value in increments.items():
+                setattr(insight, name, getattr(insight, name) + value)
+            self.collection.update(ids=[insight_id], metadatas=[to_metadata(insight)])

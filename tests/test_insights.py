@@ -1,0 +1,146 @@
+"""Insights: the reflect node on recorded real completions (good and malformed), the parser,
+and the counters on constructed histories."""
+
+from __future__ import annotations
+
+import pytest
+
+import scenarios
+from agentlib.agent import Agent
+from agentlib.agent.reflect import ReflectionError, parse_reflection
+from agentlib.config import Settings
+from agentlib.llm import Completion
+from agentlib.llm.replay import ReplayLLM
+from agentlib.model import Insight
+from conftest import RECORDINGS
+
+GOOD = """TAXONOMY: strings/parsing/whitespace
+CONDITION: When input text may contain repeated or surrounding spaces.
+EXPLANATION: Use str.split() without an argument, which drops empty pieces, instead of split(' ').
+EXAMPLE: '  a  b '.split() == ['a', 'b']"""
+
+
+def _agent(tmp_path, library, llm, pm, **overrides):
+    settings = Settings(store=str(tmp_path / "store"), llm="replay")
+    for key, value in overrides.items():
+        setattr(settings, key, value)
+    return Agent(settings, llm=llm, library=library, pm=pm)
+
+
+def _reflect_steps(result):
+    return [s for s in result.trace if s.node == "reflect"]
+
+
+def test_reflect_stores_an_insight_after_a_failure(tmp_path, library, builtin_pm):
+    llm = ReplayLLM(RECORDINGS / "reflect.json")  # Qwen2.5-Coder-1.5B, recorded
+    result = _agent(tmp_path, library, llm, builtin_pm).solve(scenarios.MISLEADING)
+    assert result.status == "failed"
+    step, = _reflect_steps(result)
+    assert step.decision.startswith("learned ")
+    stored = library.insights.list()
+    assert len(stored) == 1 and "/" in stored[0].taxonomy
+    assert "combine" not in (stored[0].condition + stored[0].explanation)
+    assert result.llm_calls == 4  # three attempts and one reflection
+
+
+def test_a_reflection_that_restates_the_task_is_discarded(tmp_path, library, builtin_pm):
+    llm = ReplayLLM(RECORDINGS / "agent.json")  # Qwen2.5-Coder-0.5B: a real, unusable answer
+    result = _agent(tmp_path, library, llm, builtin_pm).solve(scenarios.MISLEADING)
+    step, = _reflect_steps(result)
+    assert step.decision == "discarded"
+    assert library.insights.count() == 0
+
+
+def test_no_insights_means_no_reflection_and_none_shown(tmp_path, library, builtin_pm):
+    library.insights.add(Insight(id="", taxonomy="numbers/arithmetic/product",
+                                 condition="When two integers are combined into one value.",
+                                 explanation="Check the examples: combining may mean multiplying "
+                                             "rather than adding."))
+    seen = []
+
+    class Recorder:
+        name = "recorder"
+
+        def complete(self, messages, **options):
+            seen.append(messages[-1]["content"])
+            return Completion(text="```python\ndef combine(a, b):\n    return a + b\n```")
+
+    result = _agent(tmp_path, library, Recorder(), builtin_pm, use_insights=False,
+                    attempts=1).solve(scenarios.MISLEADING)
+    assert _reflect_steps(result) == [] or _reflect_steps(result)[0].decision == "skipped"
+    assert len(seen) == 1 and "Lessons learned" not in seen[0]
+
+
+def test_shown_insight_counts_help_and_misleading(tmp_path, library, builtin_pm):
+    """A scripted LLM (the test is about the counters): the insight is shown, the first
+    attempt fails, the repair passes, and the reflection blames the insight."""
+    lesson = library.insights.add(Insight(
+        id="", taxonomy="numbers/arithmetic/product",
+        condition="When a function combines two integers into one value.",
+        explanation="Combining two integers usually means adding them, so return their sum."))
+    replies = iter([
+        "```python\ndef combine(a, b):\n    return a + b\n```",
+        "```python\ndef combine(a, b):\n    return a * b\n```",
+        GOOD + "\nMISLED: 1",
+    ])
+    prompts_seen = []
+
+    class Scripted:
+        name = "scripted"
+
+        def complete(self, messages, **options):
+            prompts_seen.append(messages[-1]["content"])
+            return Completion(text=next(replies))
+
+    result = _agent(tmp_path, library, Scripted(), builtin_pm).solve(scenarios.MISLEADING)
+    assert result.decision == "repaired"
+    assert "Lessons learned" in prompts_seen[0] and "numbers/arithmetic/product" in prompts_seen[0]
+    assert "Lessons shown to the first attempt" in prompts_seen[2]
+    counted = library.insights.get(lesson.id)
+    assert (counted.retrieved, counted.helped, counted.misled) == (1, 0, 1)
+    learned = [i for i in library.insights.list() if i.id != lesson.id]
+    assert [i.taxonomy for i in learned] == ["strings/parsing/whitespace"]
+
+
+def test_insight_helps_when_first_attempt_passes(tmp_path, library, builtin_pm):
+    lesson = library.insights.add(Insight(
+        id="", taxonomy="numbers/arithmetic/product",
+        condition="When a function combines two integers into one value.",
+        explanation="Look at the examples: combining often means multiplying the two integers."))
+
+    class Scripted:
+        name = "scripted"
+
+        def complete(self, messages, **options):
+            return Completion(text="```python\ndef combine(a, b):\n    return a * b\n```")
+
+    result = _agent(tmp_path, library, Scripted(), builtin_pm).solve(scenarios.MISLEADING)
+    assert result.decision == "created"
+    counted = library.insights.get(lesson.id)
+    assert (counted.retrieved, counted.helped, counted.misled) == (1, 1, 0)
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("CONDITION: when x\nEXPLANATION: do y", "missing field"),
+    ("TAXONOMY: Function naming and restate\nCONDITION: When naming functions in code.\n"
+     "EXPLANATION: Choose names that say what the function does, always.", "not a path"),
+    ("TAXONOMY: a/b\nCONDITION: short\nEXPLANATION: Too short too.", "too short"),
+    ("TAXONOMY: numbers/combine\nCONDITION: When writing combine for two integers.\n"
+     "EXPLANATION: The combine function should multiply the two integers it gets.", "names"),
+    ("TAXONOMY: numbers/misc\nCONDITION: When a function combines two integers together.\n"
+     "EXPLANATION: Write a function that combines two integers and returns them combined.",
+     "restates"),
+])
+def test_parser_refuses_malformed_or_task_bound_reflections(text, reason):
+    with pytest.raises(ReflectionError, match=reason):
+        parse_reflection(text, task_prompt="Write a function combine(a, b) that combines two "
+                                           "integers.", entry_point="combine")
+
+
+def test_parser_reads_fields_misled_numbers_and_normalises_taxonomy():
+    text = ("**TAXONOMY:** Strings / Parsing / White space\n" + GOOD.split("\n", 1)[1]
+            + "\nMISLED: 2 and 7")
+    reflection = parse_reflection(text, task_prompt="Reverse words.", entry_point="rev", shown=3)
+    assert reflection.insight.taxonomy == "strings/parsing/white_space"
+    assert reflection.misled == [2]
+    assert reflection.insight.example.startswith("'  a  b '")
