@@ -65,6 +65,8 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
     SettingSpec("use_insights", "AGENTLIB_USE_INSIGHTS", bool, True,
                 "False: neither retrieve nor learn insights (ablation)."),
     SettingSpec("insight_k", "AGENTLIB_INSIGHT_K", int, 3, "Insights retrieved per task."),
+    SettingSpec("evolve_every", "AGENTLIB_EVOLVE_EVERY", int, 25,
+                "Batch runs evolve insights after every this many tasks (0: never)."),
     SettingSpec("insight_max_distance", "AGENTLIB_INSIGHT_MAX_DISTANCE", float, 0.6,
                 "Cosine distance beyond which a retrieved insight is ignored."),
 )}
@@ -168,6 +170,8 @@ class Settings:
     """False: neither retrieve nor learn insights (ablation)."""
     insight_k: int = _default("insight_k")
     """Insights retrieved per task."""
+    evolve_every: int = _default("evolve_every")
+    """Batch runs evolve insights after every this many tasks (0: never)."""
     insight_max_distance: float = _default("insight_max_distance")
     """Cosine distance beyond which a retrieved insight is ignored."""
 

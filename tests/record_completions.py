@@ -9,6 +9,7 @@ replies for the extraction tests). Takes a few minutes on 2 cores.
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -71,6 +72,15 @@ def main() -> None:
             result = agent.solve(task)
             print("after-insight", result.status, result.decision,
                   [s.detail for s in result.trace if s.node == "retrieve"])
+    # The benchmark stream (tests/test_bench.py): three configurations, no plugins.
+    os.environ["AGENTLIB_NO_PLUGINS"] = "1"
+    bench_file = HERE / "bench.json"
+    bench_file.unlink(missing_ok=True)
+    from agentlib.bench.tasks import run_configs
+
+    summaries = run_configs(scenarios.BENCH_STREAM, ["agent", "no-library", "raw"],
+                            RecordingLLM(model, bench_file), Settings(llm="replay"))
+    print("bench", [(s.config, s.solved, s.llm_calls) for s in summaries])
     raw = {}
     for key, prompt in scenarios.RAW_PROMPTS.items():
         raw[key] = model.complete([{"role": "user", "content": prompt}]).text

@@ -73,3 +73,18 @@ RAW_PROMPTS = {
     "two_blocks": "Explain how to reverse the words of a sentence in Python, then give a "
                   "function reverse_words(s) and a second code block showing its usage.",
 }
+
+
+def _with_hidden(task: Task, hidden: list[str]) -> Task:
+    from agentlib.model import TestCase
+
+    return Task(prompt=task.prompt, tests=task.tests, id=task.id, entry_point=task.entry_point,
+                hidden_tests=[TestCase(h) for h in hidden])
+
+
+# A small stream for the benchmark test: hidden tests on two tasks.
+BENCH_STREAM = [
+    _with_hidden(ADD, ["assert add(10, 5) == 15", "assert add(0.5, 0.25) == 0.75"]),
+    ADD_REPHRASED,
+    _with_hidden(SIMILAR, ["assert set(similar_elements((1, 2), (3, 4))) == set()"]),
+]

@@ -91,3 +91,17 @@ def test_an_existing_library_is_opened_and_checked(tmp_path, library):
     result, checks = _doctor("--llm", "replay", "--library", library.location, "--json")
     assert checks["library"]["status"] == "OK", checks["library"]
     assert "1 module record(s)" in checks["library"]["detail"]
+
+
+def test_a_plugin_that_fails_to_load_is_a_failure_with_the_fix(tmp_path, monkeypatch):
+    import test_plugins_factory as factory
+
+    site = tmp_path / "site"
+    factory.make_plugin(site, "agentlib-broken", "broken", factory.FAILS_TO_IMPORT)
+    monkeypatch.syspath_prepend(str(site))
+    result, checks = _doctor("--llm", "replay", "--library", str(tmp_path / "s"), "--json")
+    assert result.exit_code == 1
+    broken = checks["plugin broken"]
+    assert broken["status"] == "FAIL" and "ModuleNotFoundError" in broken["detail"]
+    assert "pip uninstall agentlib-broken" in broken["fix"]
+    assert checks["plugins"]["status"] == "OK" and "minilm" in checks["plugins"]["detail"]

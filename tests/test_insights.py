@@ -3,6 +3,8 @@ and the counters on constructed histories."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 import scenarios
@@ -144,3 +146,89 @@ def test_parser_reads_fields_misled_numbers_and_normalises_taxonomy():
     assert reflection.insight.taxonomy == "strings/parsing/white_space"
     assert reflection.misled == [2]
     assert reflection.insight.example.startswith("'  a  b '")
+
+
+def _history(library, **counters):
+    insight = library.insights.add(Insight(
+        id="", taxonomy="lists/sorting/stability",
+        condition="When a list of records is sorted by one key.",
+        explanation="Use sorted() with a key; it is stable, so equal keys keep their order."))
+    library.insights.update_counters(insight.id, **counters)
+    return library.insights.get(insight.id)
+
+
+class _Answers:
+    """A scripted LLM (the tests are about evolution's decisions, not the model)."""
+
+    name = "scripted"
+
+    def __init__(self, *texts):
+        self.texts = list(texts)
+        self.calls = 0
+
+    def complete(self, messages, **options):
+        self.calls += 1
+        return Completion(text=self.texts.pop(0))
+
+
+def test_evolve_refines_an_insight_that_misleads_more_than_it_helps(library):
+    from agentlib.agent.evolve import evolve_insights
+
+    old = _history(library, retrieved=5, helped=1, misled=3)
+    llm = _Answers("CONDITION: When records must be sorted by one key and ties keep input order.")
+    actions = evolve_insights(library, llm)
+    assert [a.action for a in actions] == ["refined"]
+    assert library.insights.get(old.id) is None
+    new, = library.insights.list()
+    assert new.refined_from == old.id and new.condition.startswith("When records must")
+    assert (new.retrieved, new.helped, new.misled) == (0, 0, 0)  # a fresh record
+
+
+def test_evolve_retires_when_the_refinement_is_unusable(library):
+    from agentlib.agent.evolve import evolve_insights
+
+    old = _history(library, retrieved=4, helped=0, misled=2)
+    actions = evolve_insights(library, _Answers("I would not change anything."))
+    assert [a.action for a in actions] == ["retired"] and library.insights.get(old.id) is None
+
+
+def test_evolve_leaves_helpful_or_rarely_shown_insights_alone(library):
+    from agentlib.agent.evolve import evolve_insights
+
+    _history(library, retrieved=6, helped=4, misled=2)
+    llm = _Answers()
+    assert evolve_insights(library, llm) == [] and llm.calls == 0
+    assert library.insights.count() == 1
+
+
+def test_evolve_dry_run_writes_nothing(library):
+    from agentlib.agent.evolve import evolve_insights
+
+    old = _history(library, retrieved=3, helped=0, misled=3)
+    actions = evolve_insights(library, _Answers("CONDITION: When sorting records by one key "
+                                                "where order of ties matters."), dry_run=True)
+    assert actions[0].action == "refined" and library.insights.get(old.id) is not None
+
+
+def test_insights_cli_list_show_export_import_rm(tmp_path, library, monkeypatch):
+    from typer.testing import CliRunner
+
+    from agentlib.cli import app
+
+    monkeypatch.setenv("AGENTLIB_STORE", library.location)
+    old = _history(library, retrieved=2, helped=1)
+    runner = CliRunner()
+    listed = runner.invoke(app, ["insights", "list", "--taxonomy", "lists", "--json"])
+    assert [i["id"] for i in json.loads(listed.stdout)] == [old.id]
+    assert runner.invoke(app, ["insights", "list", "--taxonomy", "strings", "--json"]
+                         ).stdout.strip() == "[]"
+    assert "stable" in runner.invoke(app, ["insights", "show", old.id]).stdout
+    out = tmp_path / "insights.jsonl"
+    assert runner.invoke(app, ["insights", "export", str(out)]).exit_code == 0
+    assert runner.invoke(app, ["insights", "rm", old.id]).exit_code == 0
+    assert library.insights.count() == 0
+    assert runner.invoke(app, ["insights", "import", str(out)]).exit_code == 0
+    back = library.insights.get(old.id)
+    assert back is not None and (back.retrieved, back.helped) == (2, 1)
+    missing = runner.invoke(app, ["insights", "show", "nope"])
+    assert missing.exit_code == 1

@@ -36,6 +36,7 @@ class BatchCounts:
     error: int = 0
     skipped: int = 0
     completion_tokens: int = 0
+    evolved: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -84,6 +85,19 @@ def shard(lines: list[TaskLine], index: int, count: int) -> list[TaskLine]:
     return [line for n, line in enumerate(lines) if n % count == index - 1]
 
 
+def _maybe_evolve(agent: Any, counts: BatchCounts) -> None:
+    """Every `evolve_every` tasks, refine or retire insights that mislead more than help."""
+    settings = agent.settings
+    every = settings.evolve_every
+    if (every <= 0 or counts.done % every or not settings.use_insights
+            or agent.library is None):
+        return
+    from agentlib.agent.evolve import evolve_insights, needs_evolution
+
+    if any(needs_evolution(i) for i in agent.library.insights.list()):
+        counts.evolved += len(evolve_insights(agent.library, agent.llm()))
+
+
 def run_batch(agent: Any, lines: list[TaskLine], out: Path, *, resume: bool = False,
               workers: int = 1,
               on_result: Callable[[dict[str, Any], BatchCounts], None] | None = None
@@ -129,6 +143,7 @@ def run_batch(agent: Any, lines: list[TaskLine], out: Path, *, resume: bool = Fa
                     counts.error += 1
                     counts.errors.append(f"{result['id']}: {result.get('error')}")
                 counts.completion_tokens += int(result.get("completion_tokens") or 0)
+                _maybe_evolve(agent, counts)
                 if on_result:
                     on_result(result, counts)
 

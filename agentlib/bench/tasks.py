@@ -4,6 +4,7 @@ Configurations (each with a fresh library in its own temporary directory, the sa
 - `agent`      the full agent: library (retrieve, reuse, store), repair;
 - `no-library` neither retrieve nor store;
 - `no-repair`  library, but one attempt;
+- `no-insights` library and repair, but no insights shown or learned;
 - `raw`        the model alone: one completion, no retrieval, no repair, same extraction and
                sandbox.
 """
@@ -25,6 +26,7 @@ CONFIGS = {
     "agent": {"use_library": True, "attempts": 3},
     "no-library": {"use_library": False, "attempts": 3},
     "no-repair": {"use_library": True, "attempts": 1},
+    "no-insights": {"use_library": True, "attempts": 3, "use_insights": False},
     "raw": {"use_library": False, "attempts": 1},
 }
 

@@ -11,6 +11,7 @@ import typer
 
 from agentlib.cli import bench as bench_commands
 from agentlib.cli import config_cmd as config_commands
+from agentlib.cli import insights as insights_commands
 from agentlib.cli import lib as lib_commands
 from agentlib.cli import models as model_commands
 from agentlib.cli import packs as pack_commands
@@ -30,6 +31,7 @@ app = typer.Typer(
 )
 app.command()(solve)
 app.add_typer(lib_commands.app, name="lib")
+app.add_typer(insights_commands.app, name="insights")
 app.add_typer(bench_commands.app, name="bench")
 app.add_typer(model_commands.app, name="models")
 app.command("plugins")(plugin_commands.plugins)

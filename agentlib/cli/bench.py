@@ -113,11 +113,23 @@ def stream(
                                               "compositional stream).")] = BUNDLED_STREAM,
     report: Annotated[Optional[Path], typer.Option(help="Report directory.")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N tasks.")] = None,
+    ablate: Annotated[Optional[str], typer.Option(
+        help="`insights`: compare with and without insights instead of with and without "
+             "the library.")] = None,
     llm: LLMOpt = None,
     model: ModelOpt = None,
     base_url: BaseURLOpt = None,
 ) -> None:
     """Run a task stream with a growing library and with --no-library; print the ratios."""
+    if ablate == "insights":
+        with_insights, without = _run(file, ["agent", "no-insights"], report, limit, llm,
+                                      model, base_url)
+        for s in (with_insights, without):
+            console.print(f"{s.config}: first-attempt success {s.first_attempt}/{s.tasks}, "
+                          f"attempts {sum(r.attempts for r in s.rows)}, solved {s.solved}")
+        return
+    if ablate:
+        raise typer.BadParameter("only `insights` can be ablated here", param_hint="--ablate")
     summaries = _run(file, ["agent", "no-library"], report, limit, llm, model, base_url)
     agent, bare = summaries
     calls = agent.calls_per_solved / bare.calls_per_solved if bare.solved else float("nan")

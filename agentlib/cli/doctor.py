@@ -7,6 +7,7 @@ import importlib.metadata as metadata
 import json
 import os
 import sys
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Annotated, Literal
@@ -184,26 +185,38 @@ def check_store(settings: Settings, pm) -> list[Check]:
 
 
 def check_plugins(pm) -> list[Check]:
-    names = sorted(n for n, _ in pm.list_name_plugin() if n and n != "agentlib.builtin")
-    try:
-        pm.check_pending()
-    except Exception as exc:  # pluggy.PluginValidationError
-        return [Check("plugins", "FAIL", f"{exc}", "update or uninstall that plugin")]
-    from agentlib.plugins import embedder_factories
+    """Installed plugins: each one loads and its hooks run (a failed one is a FAIL)."""
+    from agentlib.plugins import PluginWarning, embedder_factories, plugin_records, probe_hooks
 
-    detail = f"{len(names)} installed: {', '.join(names)}" if names else "none installed"
-    return [Check("plugins", "OK", detail + f"; embedders: "
-                                            f"{', '.join(sorted(embedder_factories(pm)))}")]
+    with warnings.catch_warnings():  # each failure becomes a line below instead
+        warnings.simplefilter("ignore", PluginWarning)
+        probe_hooks(pm)
+    records = [r for r in plugin_records(pm) if not r.builtin]
+    loaded = [f"{r.name} {r.version}".strip() for r in records if r.status == "loaded"]
+    disabled = [r.name for r in records if r.status == "disabled"]
+    detail = f"{len(loaded)} loaded" + (f": {', '.join(loaded)}" if loaded else "")
+    if disabled:
+        detail += f"; {len(disabled)} disabled: {', '.join(disabled)}"
+    checks = [Check("plugins", "OK", f"{detail}; embedders: "
+                                     f"{', '.join(sorted(embedder_factories(pm)))}")]
+    for r in records:
+        if r.status == "failed":
+            checks.append(Check(f"plugin {r.name}", "FAIL", r.error,
+                                f"upgrade or uninstall it: pip uninstall {r.distribution or r.name}"
+                                " (or leave it out with AGENTLIB_PLUGINS)"))
+    return checks
 
 
 def run_checks(settings: Settings, verify: bool = False) -> list[Check]:
     """Run every check, in the order a person would fix them."""
     from agentlib.errors import PluginError
-    from agentlib.plugins import make_plugin_manager
+    from agentlib.plugins import PluginWarning, make_plugin_manager
 
     checks = check_python() + check_packages() + check_config()
     try:
-        pm = make_plugin_manager()
+        with warnings.catch_warnings():  # a plugin that fails gets its own line instead
+            warnings.simplefilter("ignore", PluginWarning)
+            pm = make_plugin_manager()
     except (PluginError, ImportError) as exc:
         return checks + [Check("plugins", "FAIL", f"a plugin failed to load: {exc}",
                                "update or uninstall that plugin")]

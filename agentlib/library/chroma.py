@@ -72,7 +72,7 @@ class Connection:
         self.path = None if self.server else Path(key)
         if self.path is not None:
             self.path.mkdir(parents=True, exist_ok=True)
-        self._thread_lock = threading.RLock()
+        self.thread_lock = threading.RLock()
         self._depth = 0
         self.seen_generation = self.generation()
         self.client = self._open_client()
@@ -239,14 +239,14 @@ class Connection:
         from filelock import FileLock
 
         assert self.path is not None
-        with self._thread_lock, FileLock(str(self.path / ".agentlib.lock"), timeout=300):
+        with self.thread_lock, FileLock(str(self.path / ".agentlib.lock"), timeout=300):
             if self.stale():
                 self.reopen()
 
     @contextmanager
     def write(self) -> Iterator[None]:
         """Hold the library's exclusive write lock (re-entrant), fresh from disk inside it."""
-        with self._thread_lock:
+        with self.thread_lock:
             if self.server or self._depth:
                 self._depth += 1
                 try:

@@ -114,3 +114,9 @@ class InsightStore:
             for name, value in increments.items():
                 setattr(insight, name, getattr(insight, name) + value)
             self.collection.update(ids=[insight_id], metadatas=[to_metadata(insight)])
+
+    def remove(self, insight_id: str) -> None:
+        """Delete an insight (evolution retires or replaces insights; lineage lives on in
+        the refined insight's `refined_from`)."""
+        with self.library.conn.write():
+            self.collection.delete(ids=[insight_id])

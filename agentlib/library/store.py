@@ -260,9 +260,15 @@ class Library:
         The index is kept only if nobody else wrote in between (the connection did not
         reopen); otherwise the next search reloads it.
         """
-        if self._patches is not None:  # re-entered
-            yield
-            return
+        with self.conn.thread_lock:  # re-entrant: only this thread can find _patches set
+            if self._patches is not None:  # re-entered
+                yield
+                return
+            with self._patching():
+                yield
+
+    @contextmanager
+    def _patching(self) -> Iterator[None]:
         cache = self._exact if self._exact is not None and \
             self._exact.generation == self.conn.generation() else None
         reopens = self.conn.reopens
