@@ -139,7 +139,9 @@ def _result(task: Task, entry: str, state: dict[str, Any], wall: float) -> Solve
         attempts=sum(1 for a in attempts if a.origin != "reuse"),
         llm_calls=state.get("llm_calls", 0), prompt_tokens=state.get("prompt_tokens", 0),
         completion_tokens=state.get("completion_tokens", 0), wall_s=round(wall, 3),
-        error=error, verdict=last.verdict if last else None, trace=state.get("trace", []))
+        error=error, verdict=last.verdict if last else None, trace=state.get("trace", []),
+        modules_used=[reused.name] if reused else list(state.get("dependencies") or []),
+        insights_used=[i.id for i in state.get("insights") or []])
 
 
 __all__ = ["Agent", "AgentlibError"]

@@ -77,8 +77,13 @@ def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, An
             program += "\n\n" + wrapper_source(entry, module.name)
         return module, program, run_sandbox(program, task.tests, ctx.limits)
 
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
         outcomes = list(pool.map(attempt, fitting))
+    except KeyboardInterrupt:  # return to the user at once; running checks end on their own
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     for module in state.get("retrieved", []):
         ctx.library.update_counters(module.id, times_retrieved=1)
     for module, program, verdict in outcomes:
@@ -112,7 +117,8 @@ def _library_lines(state: SolveState) -> list[str]:
 def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
          node: Literal["generate", "repair"], start: float) -> dict[str, Any]:
     """Call the model, extract a candidate and build its self-contained program."""
-    completion = ctx.llm().complete(messages)
+    options = {"on_token": ctx.on_token} if ctx.on_token else {}
+    completion = ctx.llm().complete(messages, **options)
     names = {m.name for m in _shown_modules(state)}
     entry = state["entry_point"]
     tokens = completion.prompt_tokens + completion.completion_tokens

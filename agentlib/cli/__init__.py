@@ -16,6 +16,7 @@ from agentlib.cli import lib as lib_commands
 from agentlib.cli import models as model_commands
 from agentlib.cli import packs as pack_commands
 from agentlib.cli import plugins as plugin_commands
+from agentlib.cli import refactor as refactor_commands
 from agentlib.cli import sandbox as sandbox_commands
 from agentlib.cli.doctor import doctor
 from agentlib.cli.repl import repl
@@ -40,6 +41,7 @@ app.add_typer(sandbox_commands.app, name="sandbox")
 app.command()(repl)
 app.command()(doctor)
 app.add_typer(config_commands.app, name="config")
+app.add_typer(refactor_commands.app, name="refactor")
 
 
 def _version(value: bool) -> None:

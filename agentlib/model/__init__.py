@@ -159,6 +159,10 @@ class SolveResult:
     error: str | None = None
     verdict: Verdict | None = None
     trace: list[TraceStep] = field(default_factory=list)
+    modules_used: list[str] = field(default_factory=list)
+    """Library modules the program calls (or the one reused)."""
+    insights_used: list[str] = field(default_factory=list)
+    """Ids of the insights shown to the model."""
 
     def to_record(self) -> dict[str, Any]:
         """Return the JSON-serialisable result record (one JSONL line)."""

@@ -1,4 +1,17 @@
-"""Library-wide refactoring: shared helpers, behavioural dedup, pruning (see the [refactor] issue).
+"""Library-wide refactoring (ReGAL / TroVE style), never breaking a stored test.
 
-Nothing is implemented here yet; the package exists so the layout matches DESIGN.md.
+- `refactor_library` (run.py): clusters of modules sharing code by AST and near by embedding
+  (cluster.py) -> one LLM proposal of a helper plus rewrites (propose.py) -> sandbox
+  verification of every affected stored test and of tests derived for the helper (verify.py)
+  -> an all-or-nothing commit (commit.py).
+- `dedup` (dedup.py): behaviourally equal modules become aliases of one canonical module.
+- `prune` (prune.py): superseded and long-unreused modules move to status `pruned`.
+- `measure` (measure.py): lines, modules calling a helper, stored tests passing.
 """
+
+from agentlib.refactor.dedup import dedup
+from agentlib.refactor.measure import measure, measure_refactor
+from agentlib.refactor.prune import prune
+from agentlib.refactor.run import refactor_library
+
+__all__ = ["dedup", "measure", "measure_refactor", "prune", "refactor_library"]

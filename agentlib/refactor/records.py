@@ -111,6 +111,7 @@ class Merge:
     aliases: list[str]
     inputs_compared: int
     committed: bool = False
+    reason: str = ""
 
 
 @dataclass

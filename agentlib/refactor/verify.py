@@ -21,7 +21,7 @@ from agentlib.refactor.records import Check, Proposal
 from agentlib.sandbox import Limits, cases_from, run
 from agentlib.sandbox.cases import python_literal
 
-MARK = "\x1eagentlib-call "
+MARK = "@agentlib-call@ "
 MAX_HELPER_TESTS = 12
 
 RECORDER = '''
@@ -63,7 +63,7 @@ def helper_call_test(name: str, args: tuple, kwargs: dict, result) -> str:
 
 def _observed_calls(stderr: str) -> list[tuple[tuple, dict, object]]:
     calls = []
-    for line in stderr.splitlines():
+    for line in stderr.split("\n"):
         if not line.startswith(MARK):
             continue
         try:
