@@ -3,17 +3,19 @@ tests/record_refactor.py), verification that rejects a whole proposal, atomic co
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from record_refactor import RECORDING, build_date_library
 
 from agentlib.errors import StoreError
 from agentlib.llm.replay import ReplayLLM
 from agentlib.refactor.cluster import find_clusters
-from agentlib.refactor.commit import commit
+from agentlib.refactor.commit import JOURNAL, Planned, _write_journal, commit, recover
+from agentlib.refactor.propose import parse_proposal
 from agentlib.refactor.run import refactor_library
 from agentlib.refactor.verify import build_modules
-from agentlib.refactor.propose import parse_proposal
 from agentlib.sandbox import cases_from, run
-from record_refactor import RECORDING, build_date_library
 
 DATES = ["quarter_of", "us_format", "year_of"]
 
@@ -141,22 +143,90 @@ def test_a_failure_midway_through_a_commit_rolls_back(dates, monkeypatch):
         commit(dates, [helper, *versions])
     assert [m.name for m in added] == ["parse_date", "quarter_of"]
     assert _snapshot(dates) == before
+    assert not (Path(dates.location) / JOURNAL).exists()
     assert dates.get("parse_date") is None and dates.get("quarter_of").version == 1
     found = {m.name: m.version for m, _ in dates.search("quarter of a date", k=4)}
     assert found["quarter_of"] == 1 and "parse_date" not in found
     assert _passes_stored_tests(dates, "quarter_of")
 
 
+def test_a_commit_killed_midway_is_rolled_back_from_its_journal(dates):
+    proposal = parse_proposal(BROKEN.replace("{day:02d}/{month:02d}", "{month:02d}/{day:02d}"),
+                              [dates.get(n) for n in DATES], {m.name for m in dates.list()})
+    helper, versions = build_modules(dates, [dates.get(n) for n in DATES], proposal, "test")
+    before = _snapshot(dates)
+    # what a process killed after its second add leaves: the journal and two records
+    _write_journal(dates, [Planned(m.name, m.id, getattr(dates.get(m.name), "id", None), True)
+                           for m in [helper, *versions]])
+    dates.add(helper)
+    dates.add(versions[0])
+    assert dates.get("quarter_of").dependencies == ["parse_date"]
+    assert recover(dates) and not recover(dates)
+    assert _snapshot(dates) == before
+
+
 def test_a_rewrite_that_breaks_a_dependent_is_rejected(dates):
     from record_refactor import make_module
 
-    source = ("def quarter_label(date):\n    return 'Q' + str(quarter_of(date)) + '-' + "
-              "str(year_of(date))\n")
-    dates.add(make_module("quarter_label", source, ["assert quarter_label('2024-03-15') == 'Q1-2024'"]))
-    wrong = BROKEN.replace("{day:02d}/{month:02d}", "{month:02d}/{day:02d}").replace(
-        "    return year\n", "    return str(year)\n")
+    source = "def year_label(date):\n    return 'Y' + str(year_of(date))\n"
+    dates.add(make_module("year_label", source, ["assert year_label('1985-02-01') == 'Y1985'"]))
+    assert dates.get("year_label").dependencies == ["year_of"]
+    # passes year_of's own tests (1999, 2024) but not the dependent's (1985)
+    subtle = BROKEN.replace("{day:02d}/{month:02d}", "{month:02d}/{day:02d}").replace(
+        "    return year\n", "    return year if year >= 1990 else 0\n")
     before = _snapshot(dates)
-    [outcome] = refactor_library(dates, ScriptedLLM(wrong)).outcomes
-    # year_of's own test compares with ==, so '2024' != 2024 fails there first
-    assert not outcome.accepted and "year_of" in outcome.reason
+    [outcome] = refactor_library(dates, ScriptedLLM(subtle)).outcomes
+    assert not outcome.accepted
+    assert outcome.reason.startswith("year_label, which calls a rewritten module, fails")
+    assert [c.role for c in outcome.checks] == ["rewrite", "rewrite", "rewrite", "dependent"]
     assert _snapshot(dates) == before
+
+
+def test_cli_refactor_reports_in_json_and_table(dates, tmp_path, monkeypatch):
+    import json
+
+    from typer.testing import CliRunner
+
+    from agentlib.cli import app
+
+    monkeypatch.setenv("AGENTLIB_LLM", "replay")
+    monkeypatch.setenv("AGENTLIB_RECORDINGS", str(RECORDING))
+    store = str(tmp_path / "store")
+    before = _snapshot(dates)
+    result = CliRunner().invoke(app, ["refactor", "--dry-run", "--json", "--library", store])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["dry_run"] and report["helpers_created"] == ["parse_date"]
+    assert report["modules_touched"] == DATES
+    assert report["tests_run"] == report["tests_passed"] > 6
+    assert report["lines_after"] < report["lines_before"]
+    assert _snapshot(dates) == before
+    result = CliRunner().invoke(app, ["refactor", "--library", store])
+    assert result.exit_code == 0, result.output
+    assert "helpers created" in result.output and "parse_date" in result.output
+    assert dates.get("parse_date") is not None  # the library object sees the other's write
+
+
+def test_local_copies_of_library_modules_are_dropped_without_the_llm(library):
+    from record_refactor import make_module
+
+    library.add(make_module("is_leap", "def is_leap(y):\n    return y % 4 == 0 and "
+                            "(y % 100 != 0 or y % 400 == 0)\n", ["assert is_leap(2000)"]))
+    source = ("def year_days(y):\n    def is_leap(y):\n        return y % 4 == 0\n"
+              "    return 366 if is_leap(y) else 365\n")
+    library.add(make_module("year_days", source, ["assert year_days(2024) == 366",
+                                                  "assert year_days(2023) == 365"]))
+    llm = ScriptedLLM("never asked")
+    report = refactor_library(library, llm)
+    assert llm.calls == 0 and report.modules_touched == ["year_days"]
+    module = library.get("year_days")
+    assert "def is_leap" not in module.source and module.dependencies == ["is_leap"]
+    assert _passes_stored_tests(library, "year_days")
+    assert report.lines_before - report.lines_after == 2
+    # a copy that behaves differently on a stored test stays
+    source = "def century(y):\n    def is_leap(y):\n        return y % 4 == 0\n" \
+             "    return is_leap(y)\n"
+    library.add(make_module("century", source, ["assert century(1900) == True"]))
+    [outcome] = refactor_library(library, llm).outcomes
+    assert not outcome.accepted and outcome.reason.startswith("rewritten century fails")
+    assert library.get("century").version == 1

@@ -47,8 +47,7 @@ def solve(
     model: ModelOpt = None,
     base_url: BaseURLOpt = None,
 ) -> None:
-    """Solve a task: reuse a library module that passes its tests, or write, validate,
-    repair and store a new one.
+    """Solve a task: reuse a library module that passes its tests, or write, validate, repair and store a new one.
 
     Exit code 0 when every task is solved, 1 when one is not, 2 on bad usage.
     """

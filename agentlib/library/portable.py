@@ -155,8 +155,8 @@ def import_jsonl(library: "Library", path: Path) -> ImportReport:
             else:
                 fresh.append(module)
         accepted = _verify(library, fresh, report)
-        if accepted:
-            library._upsert(accepted)
+        for start in range(0, len(accepted), 1000):  # Chroma caps one write's size
+            library._upsert(accepted[start:start + 1000])
         report.accepted = [m.name for m in accepted]
         known = {i.id for i in library.insights.list()}
         new_insights = [i for i in insights if i.id not in known]

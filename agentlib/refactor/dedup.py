@@ -17,14 +17,18 @@ their stored tests and stored all or none.
 from __future__ import annotations
 
 import ast
-from itertools import combinations
 
 from agentlib.library.code import arity, docstring, find_function, module_id, signature
 from agentlib.library.store import embedding_text
 from agentlib.model import Module, TestCase
-from agentlib.refactor.commit import commit
-from agentlib.refactor.programs import (closure, first_failure, program_of, run_stored_tests,
-                                        source_lines)
+from agentlib.refactor.commit import commit, recover
+from agentlib.refactor.programs import (
+    closure,
+    first_failure,
+    program_of,
+    run_stored_tests,
+    source_lines,
+)
 from agentlib.refactor.records import Merge
 from agentlib.sandbox import Limits, run
 from agentlib.sandbox.cases import python_literal
@@ -170,6 +174,7 @@ def _groups(pairs: list[tuple[str, str]]) -> list[list[str]]:
 def dedup(library, *, dry_run: bool = False, max_distance: float = MAX_DISTANCE,
           limits: Limits | None = None) -> list[Merge]:
     """Merge behaviourally equal active modules into aliases of one canonical module."""
+    recover(library)
     active = {m.name: m for m in library.list()}
     candidates: set[tuple[str, str]] = set()
     for module in active.values():

@@ -63,3 +63,27 @@ def measure_refactor(store: str | Path, copy_to: str | Path, llm: LLM, embedder,
     after = measure(library)
     return {"before": asdict(before), "after": asdict(after), "refactor": report.to_dict(),
             "merges": [asdict(m) for m in merges]}
+
+
+def compare_on_tasks(stores: dict[str, str | Path], tasks: list, llm: LLM, embedder,
+                     workdir: str | Path) -> dict[str, dict[str, int]]:
+    """Solve `tasks` against a copy of each library; return solved and LLM calls per label.
+
+    The libraries themselves are not changed (each run works on a copy under `workdir`).
+    """
+    from agentlib.agent import Agent
+    from agentlib.config import Settings
+    from agentlib.library.store import Library
+
+    figures: dict[str, dict[str, int]] = {}
+    for label, store in stores.items():
+        copy = Path(workdir) / label
+        shutil.copytree(store, copy)
+        library = Library(str(copy), embedder)
+        agent = Agent(Settings(store=str(copy)), llm=llm, library=library)
+        results = [agent.solve(task) for task in tasks]
+        figures[label] = {"tasks": len(results),
+                          "solved": sum(r.status == "solved" for r in results),
+                          "reused": sum(r.decision == "reused" for r in results),
+                          "llm_calls": sum(r.llm_calls for r in results)}
+    return figures

@@ -14,6 +14,7 @@ from __future__ import annotations
 import math
 
 from agentlib.model import Module
+from agentlib.refactor.commit import recover
 from agentlib.refactor.programs import set_statuses
 from agentlib.refactor.records import PruneDecision
 
@@ -46,6 +47,7 @@ def prune(library, *, min_tasks: int = MIN_TASKS, fraction: float = FRACTION,
 
     A decision's `pruned` says the record was selected; with `dry_run` nothing is written.
     """
+    recover(library)
     records = library.list(status=None)
     threshold = prune_threshold(records, min_tasks, fraction)
     decisions: list[PruneDecision] = []

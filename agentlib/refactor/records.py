@@ -79,7 +79,8 @@ class RefactorReport:
 
     @property
     def helpers_created(self) -> list[str]:
-        return [o.proposal.helper_name for o in self.outcomes if o.accepted and o.proposal]
+        return [o.proposal.helper_name for o in self.outcomes
+                if o.accepted and o.proposal and o.proposal.helper_name]
 
     @property
     def tests_run(self) -> int:

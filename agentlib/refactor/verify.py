@@ -15,8 +15,14 @@ from dataclasses import dataclass, field
 from agentlib.errors import TaskFormatError
 from agentlib.library.code import docstring, module_id, signature
 from agentlib.model import Module
-from agentlib.refactor.programs import (closure, dependencies_of, first_failure, program_of,
-                                        run_stored_tests, source_lines)
+from agentlib.refactor.programs import (
+    closure,
+    dependencies_of,
+    first_failure,
+    program_of,
+    run_stored_tests,
+    source_lines,
+)
 from agentlib.refactor.records import Check, Proposal
 from agentlib.sandbox import Limits, cases_from, run
 from agentlib.sandbox.cases import python_literal
@@ -103,6 +109,38 @@ def build_modules(library, originals: list[Module], proposal: Proposal,
     return helper, versions
 
 
+def check_rewrites(library, versions: list[Module], overrides: dict[str, Module],
+                   limits: Limits | None = None, recorder: str = "",
+                   ) -> tuple[list[Check], str, list[str]]:
+    """Run the stored tests of `versions` and of the active modules that depend on them.
+
+    Return the checks, the reason of the first failure ('' when all pass) and the stderr
+    of the rewrites' tests (where `recorder` logs helper calls).
+    """
+    checks: list[Check] = []
+    stderr: list[str] = []
+    for version in versions:
+        program = program_of(closure(library, version, overrides))
+        verdict = run_stored_tests(program + recorder, version, limits)
+        passed = sum(r.passed for r in verdict.results)
+        checks.append(Check(version.name, "rewrite", len(version.tests), passed,
+                            first_failure(verdict)))
+        if not verdict.passed:
+            return checks, f"rewritten {version.name} fails: {first_failure(verdict)}", stderr
+        stderr += [r.stderr for r in verdict.results]
+    rewritten = {v.name for v in versions}
+    dependents = sorted({d for name in rewritten for d in library.dependents(name)} - rewritten)
+    for name in dependents:
+        module = library.get(name)
+        verdict = run_stored_tests(program_of(closure(library, module, overrides)), module, limits)
+        passed = sum(r.passed for r in verdict.results)
+        checks.append(Check(name, "dependent", len(module.tests), passed, first_failure(verdict)))
+        if not verdict.passed:
+            return (checks, f"{name}, which calls a rewritten module, fails: "
+                            f"{first_failure(verdict)}", stderr)
+    return checks, "", stderr
+
+
 def verify(library, originals: list[Module], proposal: Proposal, provenance: str,
            limits: Limits | None = None) -> Verification:
     """Check `proposal` against every stored test it could break; write nothing."""
@@ -112,30 +150,13 @@ def verify(library, originals: list[Module], proposal: Proposal, provenance: str
     helper, versions = build_modules(library, originals, proposal, provenance)
     overrides = {helper.name: helper, **{v.name: v for v in versions}}
     result = Verification(False, "", helper=helper, versions=versions)
-    calls: list[tuple[tuple, dict, object]] = []
-    for version in versions:
-        program = program_of(closure(library, version, overrides))
-        verdict = run_stored_tests(program + RECORDER.format(mark=MARK, name=helper.name),
-                                   version, limits)
-        passed = sum(r.passed for r in verdict.results)
-        result.checks.append(Check(version.name, "rewrite", len(version.tests), passed,
-                                   first_failure(verdict)))
-        if not verdict.passed:
-            result.reason = f"rewritten {version.name} fails: {first_failure(verdict)}"
-            return result
-        for r in verdict.results:
-            calls += _observed_calls(r.stderr)
+    recorder = RECORDER.format(mark=MARK, name=helper.name)
+    result.checks, result.reason, stderr = check_rewrites(library, versions, overrides, limits,
+                                                          recorder)
+    if result.reason:
+        return result
+    calls = [call for text in stderr for call in _observed_calls(text)]
     rewritten = {v.name for v in versions}
-    dependents = sorted({d for name in rewritten for d in library.dependents(name)} - rewritten)
-    for name in dependents:
-        module = library.get(name)
-        verdict = run_stored_tests(program_of(closure(library, module, overrides)), module, limits)
-        passed = sum(r.passed for r in verdict.results)
-        result.checks.append(Check(name, "dependent", len(module.tests), passed,
-                                   first_failure(verdict)))
-        if not verdict.passed:
-            result.reason = f"{name}, which calls a rewritten module, fails: {first_failure(verdict)}"
-            return result
     tests: list[str] = []
     for args, kwargs, value in calls:
         try:
