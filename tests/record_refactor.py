@@ -1,10 +1,12 @@
 """Record the real model's refactoring proposals for tests/test_refactor.py.
 
-    AGENTLIB_HOME=/tmp/aglhome python tests/record_refactor.py [small|default]
+    AGENTLIB_HOME=/tmp/aglhome python tests/record_refactor.py [default|small]
 
 Builds the hand-made date library below in a temporary directory, runs `refactor_library`
 with the real local model wrapped in RecordingLLM, and adds its completions to
 tests/recordings/refactor.json. The tests replay them (same prompts, same keys).
+The recording is Qwen2.5-Coder-1.5B's (`default`): the 0.5B model (`small`) answered by
+repeating the three functions unchanged, with no helper.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def build_date_library(library) -> None:
         library.add(make_module(name, source, tests))
 
 
-def main(model: str = "small") -> None:
+def main(model: str = "default") -> None:
     from agentlib.library.embed import MiniLMEmbedder
     from agentlib.library.store import Library
     from agentlib.llm.local import LocalLLM

@@ -230,3 +230,13 @@ def test_local_copies_of_library_modules_are_dropped_without_the_llm(library):
     [outcome] = refactor_library(library, llm).outcomes
     assert not outcome.accepted and outcome.reason.startswith("rewritten century fails")
     assert library.get("century").version == 1
+
+
+def test_a_helper_that_calls_a_module_it_replaces_is_rejected(dates):
+    cyclic = BROKEN.replace("{day:02d}/{month:02d}", "{month:02d}/{day:02d}").replace(
+        "    parts = date.split('-')\n    return", "    parts = date.split('-')\n"
+        "    year_of(date)\n    return", 1)
+    before = _snapshot(dates)
+    [outcome] = refactor_library(dates, ScriptedLLM(cyclic)).outcomes
+    assert not outcome.accepted and outcome.reason.startswith("invalid proposal: dependency cycle")
+    assert _snapshot(dates) == before

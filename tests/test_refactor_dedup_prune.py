@@ -7,7 +7,7 @@ import json
 from record_refactor import make_module
 from typer.testing import CliRunner
 
-from agentlib.refactor.dedup import alias_source, dedup, generated_inputs
+from agentlib.refactor.dedup import alias_source, behave_alike, dedup, generated_inputs
 from agentlib.refactor.prune import prune, prune_threshold
 from agentlib.sandbox import cases_from, run
 
@@ -44,6 +44,7 @@ def test_dedup_merges_equal_modules_and_keeps_both_names(library):
          "    return a - b\n", ["assert difference(5, 3) == 2"])
     _add(library, "distance", "def distance(a, b):\n    \"\"\"How far apart two numbers are.\"\"\"\n"
          "    return a - b if a > b else b - a\n", ["assert distance(9, 4) == 5"])
+    assert behave_alike(library, library.get("add_numbers"), library.get("sum_two")) > 2
     merges = dedup(library)
     assert [(m.canonical, m.aliases, m.committed) for m in merges] == [
         ("add_numbers", ["sum_two"], True)]
@@ -56,6 +57,9 @@ def test_dedup_merges_equal_modules_and_keeps_both_names(library):
     assert _callable(library, "add_numbers", ["assert add_numbers(1, 2) == 3"])
     assert [m.status for m in library.history("sum_two")] == ["superseded", "active"]
     assert library.get("difference").version == library.get("distance").version == 1
+    # difference(9, 4) == distance(9, 4) and difference(5, 3) == distance(5, 3): only the
+    # generated inputs (e.g. difference(0, 3)) tell them apart
+    assert behave_alike(library, library.get("difference"), library.get("distance")) == 0
 
 
 def _stream(library, names, start=1000.0, **fields):

@@ -233,3 +233,13 @@ def stats(
     table.add_row("by provenance", ", ".join(f"{p}: {c}" for p, c in
                                              sorted(figures.by_provenance.items())) or "-")
     console.print(table)
+
+
+def _register_refactor_commands() -> None:
+    from agentlib.cli.refactor import lib_dedup, lib_prune
+
+    app.command("dedup")(lib_dedup)
+    app.command("prune")(lib_prune)
+
+
+_register_refactor_commands()

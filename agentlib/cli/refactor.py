@@ -112,7 +112,7 @@ def _outcomes_table(report) -> Table:
     for o in report.outcomes:
         verdict = ("[green]stored[/]" if o.committed else "[green]verified[/]") if o.accepted \
             else "[red]rejected[/]"
-        table.add_row(", ".join(o.cluster.names), o.proposal.helper_name if o.proposal else "-",
+        table.add_row(", ".join(o.cluster.names), (o.proposal.helper_name if o.proposal else "") or "-",
                       verdict, f"{o.lines_before} → {o.lines_after}" if o.lines_before else "-",
                       f"{o.tests_passed}/{o.tests_run}", o.reason)
     return table

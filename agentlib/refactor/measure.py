@@ -25,6 +25,7 @@ def measure(library, limits: Limits | None = None) -> Figures:
     helpers = helper_names(library)
     figures = Figures(modules=len(active), lines=library_lines(active),
                       modules_calling_helper=sum(1 for m in active if set(m.dependencies) & helpers),
+                      modules_calling_library=sum(1 for m in active if m.dependencies),
                       tests_run=0, tests_passed=0)
     for module in active:
         if not module.tests:

@@ -83,7 +83,7 @@ def parse_proposal(text: str, modules: list[Module], library_names: set[str]) ->
     if not rewrites_by_helper[helper]:
         raise ProposalError(f"no rewritten function calls the helper {helper}")
     try:
-        helper_source = extract(text, helper, known).source
+        helper_source = extract(text, helper, known | cluster_names).source
     except ExtractionError as exc:
         raise ProposalError(f"the helper {helper} cannot be extracted: {exc}") from exc
     return Proposal(helper_name=helper, helper_source=helper_source,

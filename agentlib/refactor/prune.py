@@ -4,7 +4,7 @@ A record is pruned when it is
 - superseded (an older version; `history` still shows it, `agentlib lib import` or a
   re-solve brings the code back), or
 - active, never reused (times_reused == 0), and at least N tasks were added to the library
-  after it, where N = max(min_tasks, ceil(fraction x T)) and T is the library's task count
+  after its first version, where N = max(min_tasks, ceil(fraction x T)) and T is the library's task count
   (distinct task ids over every record; refactor helpers and aliases do not count as tasks).
 Never pruned: an active module that any active module depends on, directly or not.
 """
@@ -36,8 +36,12 @@ def prune_threshold(records: list[Module], min_tasks: int = MIN_TASKS,
 
 
 def tasks_since(module: Module, records: list[Module]) -> int:
-    """Count the distinct tasks of records created after `module`."""
-    return len({k for r in records if r.created_at > module.created_at
+    """Count the distinct tasks of records created after the first version of `module`.
+
+    The first version counts, so a refactor's new version does not make a module young again.
+    """
+    born = min([r.created_at for r in records if r.name == module.name] + [module.created_at])
+    return len({k for r in records if r.created_at > born
                 and (k := _task_key(r)) and k != _task_key(module)})
 
 

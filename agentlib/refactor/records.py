@@ -133,6 +133,9 @@ class Figures:
     modules: int
     lines: int
     modules_calling_helper: int
+    """Active modules that call a helper `agentlib refactor` extracted."""
+    modules_calling_library: int
+    """Active modules that call any other library module."""
     tests_run: int
     tests_passed: int
     modules_failing: list[str] = field(default_factory=list)

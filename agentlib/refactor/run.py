@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from agentlib.errors import StoreError
 from agentlib.llm import LLM
 from agentlib.refactor.cluster import find_clusters
 from agentlib.refactor.commit import commit, recover
@@ -41,13 +42,21 @@ def refactor_library(library, llm: LLM, *, budget: int = 3, dry_run: bool = Fals
         except ProposalError as exc:
             report.outcomes.append(ClusterOutcome(cluster, False, f"unusable reply: {exc}"))
             continue
-        checked = verify(library, originals, proposal, provenance=llm.name, limits=limits)
+        try:
+            checked = verify(library, originals, proposal, provenance=llm.name, limits=limits)
+        except StoreError as exc:  # e.g. the helper calls a module it replaces: a cycle
+            report.outcomes.append(ClusterOutcome(cluster, False, f"invalid proposal: {exc}",
+                                                  proposal))
+            continue
         outcome = ClusterOutcome(cluster, checked.accepted, checked.reason, proposal,
                                  checked.checks, checked.helper_tests, checked.lines_before,
                                  checked.lines_after)
         if checked.accepted and not dry_run:
-            commit(library, [checked.helper, *checked.versions])
-            outcome.committed = True
+            try:
+                commit(library, [checked.helper, *checked.versions])
+                outcome.committed = True
+            except StoreError as exc:  # refused and rolled back: the library is as it was
+                outcome.accepted, outcome.reason = False, f"not stored: {exc}"
         report.outcomes.append(outcome)
     after = library.list()
     report.lines_after = library_lines(after)
