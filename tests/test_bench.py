@@ -44,3 +44,12 @@ def test_bench_tasks_report_matches_rows(tmp_path, monkeypatch):
     assert "model_sha256" not in table or re.search(r"[0-9a-f]{64}", table)
     for plot in ("solved.png", "llm_calls.png", "library_size.png"):
         assert (report / plot).stat().st_size > 1000
+
+
+def test_reuse_benchmark_reuses_without_the_llm_and_reports_figures():
+    from agentlib.bench.reuse import reuse_benchmark
+
+    lines = []
+    figures = reuse_benchmark(runs=3, report=lines.append)  # asserts reuse on every run
+    assert figures["median_s"] > 0 and figures["retrieve_median_s"] > 0
+    assert lines and lines[0].startswith("reuse path")

@@ -36,6 +36,14 @@ def store(n: Annotated[str, typer.Option(
     store_benchmark([int(x) for x in n.split(",") if x.strip()])
 
 
+@app.command("reuse")
+def reuse(runs: Annotated[int, typer.Option(min=3, help="Timed solves.")] = 20) -> None:
+    """The reuse path: wall time of a task a stored module solves (zero LLM calls)."""
+    from agentlib.bench.reuse import reuse_benchmark
+
+    reuse_benchmark(runs)
+
+
 def _load(file: Path, limit: int | None):
     from agentlib.agent.taskfile import read_tasks
 
