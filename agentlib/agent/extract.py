@@ -10,6 +10,7 @@ import ast
 import builtins
 import re
 from dataclasses import dataclass, field
+from typing import Iterator
 
 _FENCE = re.compile(r"```[ \t]*([A-Za-z0-9_+-]*)[ \t]*\n(.*?)(?:```|\Z)", re.DOTALL)
 
@@ -153,30 +154,31 @@ class _Renamer(ast.NodeTransformer):
         return node
 
 
-def infer_entry_point(tests: list[str]) -> str | None:
-    """Return the first non-builtin function the tests call."""
+def named_calls(tests: list[str]) -> Iterator[ast.Call]:
+    """Yield every call of a plain name (`f(...)`) in the tests that parse, in order."""
     for test in tests:
         try:
             tree = ast.parse(test)
         except SyntaxError:
             continue
         for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and not hasattr(builtins, node.func.id)):
-                return node.func.id
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+                yield node
+
+
+def infer_entry_point(tests: list[str]) -> str | None:
+    """Return the first non-builtin function the tests call."""
+    for call in named_calls(tests):
+        if not hasattr(builtins, call.func.id):
+            return call.func.id
     return None
 
 
 def call_arity(tests: list[str], name: str) -> int | None:
     """Return how many arguments the tests pass to `name` (first call found)."""
-    for test in tests:
-        try:
-            tree = ast.parse(test)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == name:
-                return len(node.args) + len(node.keywords)
+    for call in named_calls(tests):
+        if call.func.id == name:
+            return len(call.args) + len(call.keywords)
     return None
 
 

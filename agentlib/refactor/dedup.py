@@ -53,21 +53,17 @@ def _agentlib_outcome(function, *args):
 
 def test_inputs(tests: list[str], name: str) -> list[tuple]:
     """Return the literal positional argument tuples the tests pass to `name`."""
+    from agentlib.agent.extract import named_calls
+
     found: list[tuple] = []
-    for test in tests:
-        try:
-            tree = ast.parse(test)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id == name and not node.keywords):
-                try:
-                    args = tuple(ast.literal_eval(a) for a in node.args)
-                except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-                    continue
-                if args not in found:
-                    found.append(args)
+    for node in named_calls(tests):
+        if node.func.id == name and not node.keywords:
+            try:
+                args = tuple(ast.literal_eval(a) for a in node.args)
+            except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+                continue
+            if args not in found:
+                found.append(args)
     return found
 
 
