@@ -54,6 +54,8 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
                 "Embedder name (minilm, or one a plugin registers)."),
     SettingSpec("attempts", "AGENTLIB_ATTEMPTS", int, 3,
                 "Generate + repair attempts before giving up."),
+    SettingSpec("repair_temperature", "AGENTLIB_REPAIR_TEMPERATURE", float, 0.7,
+                "Sampling temperature of repairs (0: greedy); seeded per attempt."),
     SettingSpec("top_k", "AGENTLIB_TOP_K", int, 5,
                 "Library modules retrieved per task (all are tried for reuse)."),
     SettingSpec("module_max_distance", "AGENTLIB_MODULE_MAX_DISTANCE", float, 0.6,
@@ -67,7 +69,7 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
     SettingSpec("insight_k", "AGENTLIB_INSIGHT_K", int, 3, "Insights retrieved per task."),
     SettingSpec("evolve_every", "AGENTLIB_EVOLVE_EVERY", int, 25,
                 "Batch runs evolve insights after every this many tasks (0: never)."),
-    SettingSpec("insight_max_distance", "AGENTLIB_INSIGHT_MAX_DISTANCE", float, 0.6,
+    SettingSpec("insight_max_distance", "AGENTLIB_INSIGHT_MAX_DISTANCE", float, 0.5,
                 "Cosine distance beyond which a retrieved insight is ignored."),
 )}
 
@@ -158,6 +160,8 @@ class Settings:
     """Embedder name (minilm, or one a plugin registers)."""
     attempts: int = _default("attempts")
     """Generate + repair attempts before giving up."""
+    repair_temperature: float = _default("repair_temperature")
+    """Sampling temperature of repairs (0: greedy); seeded per attempt."""
     top_k: int = _default("top_k")
     """Library modules retrieved per task (all are tried for reuse)."""
     module_max_distance: float = _default("module_max_distance")

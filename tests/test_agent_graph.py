@@ -164,3 +164,31 @@ def test_candidate_that_special_cases_the_tests_is_rejected_and_repaired(tmp_pat
     assert [s.decision for s in result.trace if s.node == "validate"] == ["rejected", "passed"]
     assert "special-cases the test inputs" in seen[1]
     assert "return a + b" in library.get("add").source
+
+
+def test_own_copy_of_a_library_name_is_the_fallback_when_the_library_version_differs(
+        tmp_path, library, builtin_pm):
+    """A scripted LLM (the test is about validate's fallback): the reply defines its own
+    `is_prime` that means something else than the library's; the library version fails the
+    task's tests, the model's own copy passes and is what gets stored."""
+    library.add(scenarios.is_prime_module())
+    reply = ("```python\ndef is_prime(n):\n    return n % 2 == 1\n\n"
+             "def count_primes(n):\n    return sum(1 for i in range(n) if is_prime(i))\n```")
+
+    class Scripted:
+        name = "scripted"
+
+        def complete(self, messages, **options):
+            from agentlib.llm import Completion
+
+            return Completion(text=reply)
+
+    task = Task.from_asserts("Count the primes below n using is_prime.",
+                             ["assert count_primes(10) == 5", "assert count_primes(3) == 1"])
+    agent = Agent(Settings(store=str(tmp_path / "s"), llm="scripted"), llm=Scripted(),
+                  library=library, pm=builtin_pm)
+    result = agent.solve(task)
+    assert (result.status, result.decision, result.llm_calls) == ("solved", "created", 1)
+    stored = library.get("count_primes")
+    assert stored.dependencies == [] and "n % 2 == 1" in stored.source
+    assert library.get("is_prime").source == scenarios.IS_PRIME_SOURCE  # untouched

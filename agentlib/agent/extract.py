@@ -55,6 +55,9 @@ class Candidate:
     name: str
     dependencies: list[str] = field(default_factory=list)
     renamed_from: str | None = None
+    standalone: str | None = None
+    """The model's own copies of library functions kept, when it wrote any (a fallback)."""
+    standalone_dependencies: list[str] = field(default_factory=list)
 
 
 def code_blocks(text: str) -> list[str]:
@@ -207,37 +210,48 @@ def extract(text: str, name: str, library_names: set[str] | frozenset[str] = fro
         definitions = {(name if k == renamed_from else k): renamer.visit(v)
                        for k, v in definitions.items()}
     # Keep the target and the local definitions it reaches.
-    keep: list[str] = []
-    pending = [name]
-    while pending:
-        current = pending.pop()
-        if current in keep:
-            continue
-        keep.append(current)
-        for used in _names_used(definitions[current]):
-            if used in definitions and used not in keep and used not in library_names - {current}:
-                pending.append(used)
-    used_names: set[str] = set()
-    for kept in keep:
-        used_names |= _names_used(definitions[kept])
-    dependencies = sorted((used_names & set(library_names)) - set(keep))
-    # Imports: those the code uses, plus ones the model forgot.
-    import_lines: list[str] = []
-    bound: set[str] = set()
-    for node in imports:
-        names = {(a.asname or a.name).split(".")[0] for a in node.names}
-        if names & used_names or any(a.name == "*" for a in node.names):
-            line = ast.unparse(node)
-            if line not in import_lines:
-                import_lines.append(line)
-            bound |= names
-    defined = set(definitions) | bound | set(dir(builtins))
-    for missing in sorted(used_names - defined - set(library_names)):
-        if missing in KNOWN_IMPORTS:
-            import_lines.append(KNOWN_IMPORTS[missing])
-        elif missing in MODULES:
-            import_lines.append(f"import {missing}")
     order = [name if o == renamed_from else o for o in order]
-    body = [ast.unparse(definitions[k]) for k in sorted(keep, key=order.index)]
-    source = "\n".join(import_lines) + ("\n\n" if import_lines else "") + "\n\n".join(body) + "\n"
-    return Candidate(source=source, name=name, dependencies=dependencies, renamed_from=renamed_from)
+
+    def assemble(library: set[str]) -> tuple[str, list[str]]:
+        """Keep the target, the local definitions it reaches (not those in `library`),
+        the imports they use and the ones the model forgot."""
+        keep: list[str] = []
+        pending = [name]
+        while pending:
+            current = pending.pop()
+            if current in keep:
+                continue
+            keep.append(current)
+            for used in _names_used(definitions[current]):
+                if used in definitions and used not in keep and used not in library - {current}:
+                    pending.append(used)
+        used_names: set[str] = set()
+        for kept in keep:
+            used_names |= _names_used(definitions[kept])
+        dependencies = sorted((used_names & library) - set(keep))
+        import_lines: list[str] = []
+        bound: set[str] = set()
+        for node in imports:
+            names = {(a.asname or a.name).split(".")[0] for a in node.names}
+            if names & used_names or any(a.name == "*" for a in node.names):
+                line = ast.unparse(node)
+                if line not in import_lines:
+                    import_lines.append(line)
+                bound |= names
+        defined = set(definitions) | bound | set(dir(builtins))
+        for missing in sorted(used_names - defined - library):
+            if missing in KNOWN_IMPORTS:
+                import_lines.append(KNOWN_IMPORTS[missing])
+            elif missing in MODULES:
+                import_lines.append(f"import {missing}")
+        body = [ast.unparse(definitions[k]) for k in sorted(keep, key=order.index)]
+        return ("\n".join(import_lines) + ("\n\n" if import_lines else "")
+                + "\n\n".join(body) + "\n", dependencies)
+
+    # Prefer the verified library version of a function the model also wrote itself ...
+    source, dependencies = assemble(set(library_names))
+    # ... but keep the model's own copies as a fallback when their behaviour differs.
+    standalone, standalone_deps = assemble(set(library_names) - set(definitions))
+    fallback = standalone if standalone != source else None
+    return Candidate(source=source, name=name, dependencies=dependencies, renamed_from=renamed_from,
+                     standalone=fallback, standalone_dependencies=standalone_deps)

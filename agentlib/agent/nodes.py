@@ -114,10 +114,26 @@ def _library_lines(state: SolveState) -> list[str]:
             for m in _shown_modules(state)]
 
 
+def _with_closure(ctx: SolveContext, source: str, dependencies: list[str]) -> str:
+    """The candidate preceded by the self-contained source of the library modules it calls."""
+    if not dependencies or ctx.library is None:
+        return source
+    closure = []
+    for dep in dependencies:
+        module = ctx.library.get(dep)
+        if module is not None:
+            closure.append(ctx.library.program_for(module))
+    return "\n\n".join(closure + [source])
+
+
 def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
          node: Literal["generate", "repair"], start: float) -> dict[str, Any]:
     """Call the model, extract a candidate and build its self-contained program."""
-    options = {"on_token": ctx.on_token} if ctx.on_token else {}
+    options: dict[str, Any] = {"on_token": ctx.on_token} if ctx.on_token else {}
+    if node == "repair" and ctx.settings.repair_temperature > 0:
+        # Greedy decoding tends to repeat the failed answer; a seeded sample varies it.
+        attempt = len(state.get("attempts", []))
+        options.update(temperature=ctx.settings.repair_temperature, seed=attempt)
     completion = ctx.llm().complete(messages, **options)
     names = {m.name for m in _shown_modules(state)}
     entry = state["entry_point"]
@@ -130,21 +146,21 @@ def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
         candidate = extract(completion.text, entry, names - {entry},
                             call_arity([t.source for t in state["task"].tests], entry))
     except ExtractionError as exc:
-        update.update(candidate="", program="", dependencies=[], extract_error=str(exc))
+        update.update(candidate="", program="", dependencies=[], extract_error=str(exc),
+                      fallback=None)
         update["trace"] = _step(node, "unusable reply", str(exc), start, tokens)
         return update
-    program = candidate.source
-    if candidate.dependencies and ctx.library is not None:
-        closure = []
-        for dep in candidate.dependencies:
-            module = ctx.library.get(dep)
-            if module is not None:
-                closure.append(ctx.library.program_for(module))
-        program = "\n\n".join(closure + [candidate.source])
+    program = _with_closure(ctx, candidate.source, candidate.dependencies)
+    fallback = None
+    if candidate.standalone:
+        fallback = {"candidate": candidate.standalone,
+                    "dependencies": candidate.standalone_dependencies,
+                    "program": _with_closure(ctx, candidate.standalone,
+                                             candidate.standalone_dependencies)}
     detail = f"calls library: {', '.join(candidate.dependencies)}" if candidate.dependencies else ""
     if candidate.renamed_from:
         detail = (detail + "; " if detail else "") + f"renamed {candidate.renamed_from} to {entry}"
-    update.update(candidate=candidate.source, program=program,
+    update.update(candidate=candidate.source, program=program, fallback=fallback,
                   dependencies=candidate.dependencies, extract_error=None)
     update["trace"] = _step(node, "candidate written", detail, start, tokens)
     return update
@@ -216,6 +232,15 @@ def validate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
                 "trace": _step("validate", "rejected", reason, start)}
     ctx = runtime.context
     verdict = run_sandbox(state["program"], state["task"].tests, ctx.limits)
+    chosen: dict[str, Any] = {}
+    fallback = state.get("fallback")
+    if not verdict.passed and fallback:
+        # The library's version of a function the model also wrote did not fit: try the
+        # model's own copy before calling it a failure.
+        own = run_sandbox(fallback["program"], state["task"].tests, ctx.limits)
+        if own.passed:
+            verdict, chosen = own, dict(fallback)
+            state = {**state, **chosen}
     if verdict.passed and ctx.validators is not None:
         rejections = ctx.validators(state["program"], state["entry_point"],
                                     [t.source for t in state["task"].tests])
@@ -227,7 +252,7 @@ def validate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
                     "trace": _step("validate", "rejected", reason, start)}
     attempt = Attempt(source=state["program"], verdict=verdict, origin=origin)
     passed = sum(r.passed for r in verdict.results)
-    return {"attempts": [attempt], "solved": verdict.passed,
+    return {**chosen, "attempts": [attempt], "solved": verdict.passed,
             "trace": _step("validate", "passed" if verdict.passed else "failed",
                            f"{passed}/{len(verdict.results)} tests passed ({verdict.ended}, "
                            f"{verdict.isolation})", start)}

@@ -22,6 +22,7 @@ class SolveState(TypedDict, total=False):
     program: str  # self-contained source of the current candidate (with dependencies)
     candidate: str  # the candidate's own source
     dependencies: list[str]
+    fallback: dict[str, Any] | None  # the model's own copies of library functions kept
     attempts: Annotated[list[Attempt], operator.add]
     trace: Annotated[list[TraceStep], operator.add]
     llm_calls: Annotated[int, operator.add]
