@@ -13,8 +13,7 @@ _TAXONOMY = re.compile(r"^[a-z0-9_]+(/[a-z0-9_]+){1,4}$")
 _WORD = re.compile(r"[a-z0-9_]+")
 _STOP = {"the", "a", "an", "of", "to", "and", "or", "in", "is", "that", "for", "with", "it",
          "as", "be", "when", "by", "on", "are", "this", "its", "from", "if", "function",
-         "write", "return", "returns", "given", "python", "list", "number", "numbers", "when",
-         "them", "they", "then", "than", "which", "into", "should", "must"}
+         "write", "return", "returns", "given", "python", "list", "number", "numbers", "them", "they", "then", "than", "which", "into", "should", "must"}
 
 
 class ReflectionError(ValueError):

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import os
 import sys
-from typing import Annotated, Any, Callable
+from typing import Annotated
 
 import typer
 
@@ -19,6 +18,7 @@ from agentlib.cli import plugins as plugin_commands
 from agentlib.cli import refactor as refactor_commands
 from agentlib.cli import sandbox as sandbox_commands
 from agentlib.cli.doctor import doctor
+from agentlib.cli.errors import reports_errors
 from agentlib.cli.repl import repl
 from agentlib.cli.solve import solve
 
@@ -67,32 +67,10 @@ def root(
         os.environ["AGENTLIB_NO_PLUGINS"] = "1"
 
 
-def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn agentlib's own errors into one message on stderr and exit code 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from agentlib.errors import AgentlibError
-
-        try:
-            return command(*args, **kwargs)
-        except (AgentlibError, OSError) as exc:  # OSError: a path the user gave, permissions
-            if os.environ.get("AGENTLIB_DEBUG"):
-                raise
-            from rich.console import Console
-            from rich.markup import escape
-
-            Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}",
-                                       highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
 def _wrap_commands(typer_app: typer.Typer) -> None:
     for info in typer_app.registered_commands:
         if info.callback is not None and not hasattr(info.callback, "__wrapped__"):
-            info.callback = _reports_errors(info.callback)
+            info.callback = reports_errors(info.callback)
     for group in typer_app.registered_groups:
         if group.typer_instance is not None:
             _wrap_commands(group.typer_instance)

@@ -11,18 +11,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from agentlib.cli.options import BaseURLOpt, LibraryOpt, LLMOpt, ModelOpt, make_settings
+from agentlib.cli.options import (
+    BaseURLOpt,
+    LibraryOpt,
+    LLMOpt,
+    ModelOpt,
+    make_settings,
+    open_library_at,
+)
 from agentlib.errors import StoreError, TaskFormatError
 
 app = typer.Typer(help="List, show, remove, export, import and evolve insights.",
                   no_args_is_help=True)
 console = Console()
-
-
-def _library(path: str | None):
-    from agentlib.library import open_library
-
-    return open_library(make_settings(library=path))
 
 
 @app.command("list")
@@ -33,7 +34,7 @@ def list_insights(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List insights with their counters (retrieved / helped / misled)."""
-    insights = [i for i in _library(library).insights.list()
+    insights = [i for i in open_library_at(library).insights.list()
                 if not taxonomy or i.taxonomy.startswith(taxonomy.strip("/"))]
     if json_out:
         console.print_json(json.dumps([asdict(i) for i in insights]))
@@ -51,7 +52,7 @@ def list_insights(
 def show(insight_id: Annotated[str, typer.Argument(help="Insight id.")],
          library: LibraryOpt = None) -> None:
     """Show one insight in full, with its lineage."""
-    insight = _library(library).insights.get(insight_id)
+    insight = open_library_at(library).insights.get(insight_id)
     if insight is None:
         raise StoreError(f"no insight {insight_id!r}; see `agentlib insights list`")
     for key, value in asdict(insight).items():
@@ -62,7 +63,7 @@ def show(insight_id: Annotated[str, typer.Argument(help="Insight id.")],
 def remove(insight_id: Annotated[str, typer.Argument(help="Insight id.")],
            library: LibraryOpt = None) -> None:
     """Remove an insight."""
-    lib = _library(library)
+    lib = open_library_at(library)
     if lib.insights.get(insight_id) is None:
         raise StoreError(f"no insight {insight_id!r}; see `agentlib insights list`")
     lib.insights.remove(insight_id)
@@ -73,7 +74,7 @@ def remove(insight_id: Annotated[str, typer.Argument(help="Insight id.")],
 def export(file: Annotated[Path, typer.Argument(help="JSON Lines file to write.")],
            library: LibraryOpt = None) -> None:
     """Write every insight (counters and lineage included) as JSON Lines."""
-    insights = _library(library).insights.list()
+    insights = open_library_at(library).insights.list()
     with file.open("w", encoding="utf-8") as fh:
         for insight in insights:
             fh.write(json.dumps(asdict(insight), ensure_ascii=False) + "\n")
@@ -86,7 +87,7 @@ def import_(file: Annotated[Path, typer.Argument(help="JSON Lines file from `exp
     """Add the insights of an exported file (an insight already present is skipped)."""
     from agentlib.model import Insight
 
-    lib = _library(library)
+    lib = open_library_at(library)
     added = 0
     with file.open(encoding="utf-8") as fh:
         for number, line in enumerate(fh, start=1):

@@ -9,18 +9,12 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from agentlib.cli.options import LibraryOpt, make_settings
+from agentlib.cli.options import LibraryOpt, make_settings, open_library_at
 from agentlib.errors import StoreError
 
 app = typer.Typer(help="Look into, check, export, import and prune the library.",
                   no_args_is_help=True)
 console = Console()
-
-
-def _library(path: str | None):
-    from agentlib.library import open_library
-
-    return open_library(make_settings(library=path))
 
 
 @app.command("list")
@@ -29,7 +23,7 @@ def list_modules(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the active modules."""
-    modules = _library(library).list()
+    modules = open_library_at(library).list()
     if json_out:
         console.print_json(json.dumps([m.to_dict() for m in modules]))
         return
@@ -45,7 +39,7 @@ def show(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one module: source, tests, dependencies, provenance and counters."""
-    lib = _library(library)
+    lib = open_library_at(library)
     module = lib.get(name) or lib.get_by_id(name)
     if module is None:
         raise StoreError(f"no module named {name!r} in {lib.location}; see `agentlib lib list`")
@@ -72,14 +66,14 @@ def search(
     if insights:
         for column in ("distance", "taxonomy", "condition", "helped", "misled"):
             table.add_column(column, overflow="fold")
-        for insight, distance in _library(library).insights.search(query, k):
+        for insight, distance in open_library_at(library).insights.search(query, k):
             table.add_row(f"{distance:.3f}", insight.taxonomy, insight.condition,
                           str(insight.helped), str(insight.misled))
         console.print(table)
         return
     for column in ("distance", "name", "signature", "task"):
         table.add_column(column, overflow="fold")
-    for module, distance in _library(library).search(query, k):
+    for module, distance in open_library_at(library).search(query, k):
         table.add_row(f"{distance:.3f}", module.name, module.signature, module.task_prompt[:80])
     console.print(table)
 
@@ -92,7 +86,7 @@ def history(
     """Show every version of a module, oldest first (active, superseded and pruned)."""
     from rich.table import Table
 
-    lib = _library(library)
+    lib = open_library_at(library)
     versions = lib.history(name)
     if not versions:
         raise StoreError(f"no module named {name!r} has ever been in {lib.location}")
@@ -120,7 +114,7 @@ def remove(
     library: LibraryOpt = None,
 ) -> None:
     """Prune a module (its record stays, marked pruned); refused while others need it."""
-    broken = _library(library).remove(name, force=force)
+    broken = open_library_at(library).remove(name, force=force)
     console.print(f"pruned {name}")
     if broken:
         Console(stderr=True).print(
@@ -146,7 +140,7 @@ def check(
     library: LibraryOpt = None,
 ) -> None:
     """Verify the library: whole records, embeddings, dependencies (and tests); exit 1 if not."""
-    lib = _library(library)
+    lib = open_library_at(library)
     problems = lib.check(run_tests=run_tests)
     if problems:
         err = Console(stderr=True)
@@ -173,7 +167,7 @@ def export(
 
     if (file is None) == (as_package is None):
         raise typer.BadParameter("give either FILE.jsonl or --as-package DIR")
-    lib = _library(library)
+    lib = open_library_at(library)
     if as_package is not None:
         count = export_package(lib, as_package, package)
         console.print(f"wrote package {package} ({count} module(s)) to {as_package}; "
@@ -191,7 +185,7 @@ def import_(
     """Import an export; every module is re-verified in the sandbox first. Exit 1 on rejects."""
     from agentlib.library.portable import import_jsonl
 
-    report = import_jsonl(_library(library), file)
+    report = import_jsonl(open_library_at(library), file)
     console.print(f"imported {len(report.accepted)} module(s) and {report.insights_added} "
                   f"insight(s); {len(report.already_present)} already present")
     if report.rejected:
@@ -212,7 +206,7 @@ def stats(
 
     from agentlib.library.stats import library_stats
 
-    figures = library_stats(_library(library))
+    figures = library_stats(open_library_at(library))
     if json_out:
         console.print_json(json.dumps(asdict(figures)))
         return

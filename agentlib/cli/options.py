@@ -32,3 +32,10 @@ def make_settings(library: str | None = None, llm: str | None = None,
     if base_url:
         settings.base_url = base_url
     return settings
+
+
+def open_library_at(path: str | None):
+    """Open the library at `path` (or the configured one) with the configured embedder."""
+    from agentlib.library import open_library
+
+    return open_library(make_settings(library=path))

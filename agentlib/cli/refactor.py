@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-import functools
 import json
-import os
 from dataclasses import asdict
-from typing import Annotated, Any, Callable
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 
-from agentlib.cli.options import BaseURLOpt, LibraryOpt, LLMOpt, ModelOpt, make_settings
+from agentlib.cli.errors import reports_errors
+from agentlib.cli.options import (
+    BaseURLOpt,
+    LibraryOpt,
+    LLMOpt,
+    ModelOpt,
+    make_settings,
+    open_library_at,
+)
 
 console = Console()
 
@@ -24,43 +30,6 @@ BudgetOpt = Annotated[int, typer.Option(min=0, help="Clusters to try (one LLM ca
 DryRunOpt = Annotated[bool, typer.Option(
     "--dry-run", help="Check and show what would change; write nothing.")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print the report as JSON.")]
-
-
-def _reports_errors(command: Callable[..., Any]) -> Callable[..., Any]:
-    """Turn agentlib's own errors into one message on stderr and exit code 1."""
-
-    @functools.wraps(command)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from agentlib.errors import AgentlibError
-
-        try:
-            return command(*args, **kwargs)
-        except AgentlibError as exc:
-            if os.environ.get("AGENTLIB_DEBUG"):
-                raise
-            from rich.markup import escape
-
-            Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(1) from None
-
-    return wrapper
-
-
-def _open(library: str | None):
-    from agentlib.library import open_library
-
-    return open_library(make_settings(library=library))
-
-
-def _make_llm(settings):
-    from agentlib.errors import LLMError
-    from agentlib.plugins import llm_factories, make_plugin_manager
-
-    factories = llm_factories(make_plugin_manager())
-    if settings.llm not in factories:
-        raise LLMError(f"unknown LLM backend {settings.llm!r}; available: "
-                       f"{', '.join(sorted(factories))}")
-    return factories[settings.llm](settings)
 
 
 @app.callback(invoke_without_command=True)
@@ -81,16 +50,17 @@ def refactor(
     module depending on one passes all its stored tests with the new helper.
     """
     if ctx.invoked_subcommand is None:
-        _reports_errors(run_refactor)(budget, dry_run, json_out, library, llm, model, base_url)
+        reports_errors(run_refactor)(budget, dry_run, json_out, library, llm, model, base_url)
 
 
 def run_refactor(budget: int, dry_run: bool, json_out: bool, library: str | None,
                  llm: str | None, model: str | None, base_url: str | None) -> None:
+    from agentlib.agent import Agent
     from agentlib.refactor.run import refactor_library
 
     settings = make_settings(library, llm, model, base_url)
-    lib = _open(library)
-    report = refactor_library(lib, _make_llm(settings), budget=budget, dry_run=dry_run)
+    lib = open_library_at(library)
+    report = refactor_library(lib, Agent(settings).llm(), budget=budget, dry_run=dry_run)
     if json_out:
         console.print_json(json.dumps(report.to_dict()))
         return
@@ -131,7 +101,7 @@ def _summary_table(report) -> Table:
 
 
 @app.command("run")
-@_reports_errors
+@reports_errors
 def run_command(
     budget: BudgetOpt = 3,
     dry_run: DryRunOpt = False,
@@ -146,7 +116,7 @@ def run_command(
 
 
 @app.command("dedup")
-@_reports_errors
+@reports_errors
 def dedup_command(
     dry_run: DryRunOpt = False,
     json_out: JsonOpt = False,
@@ -159,7 +129,7 @@ def dedup_command(
     """
     from agentlib.refactor.dedup import dedup
 
-    merges = dedup(_open(library), dry_run=dry_run)
+    merges = dedup(open_library_at(library), dry_run=dry_run)
     if json_out:
         console.print_json(json.dumps([asdict(m) for m in merges]))
         return
@@ -174,7 +144,7 @@ def dedup_command(
 
 
 @app.command("prune")
-@_reports_errors
+@reports_errors
 def prune_command(
     min_tasks: Annotated[int, typer.Option(
         min=1, help="N is at least this many tasks.")] = 5,
@@ -193,7 +163,7 @@ def prune_command(
     """
     from agentlib.refactor.prune import prune
 
-    decisions = prune(_open(library), min_tasks=min_tasks, fraction=fraction,
+    decisions = prune(open_library_at(library), min_tasks=min_tasks, fraction=fraction,
                       include_superseded=not keep_superseded, dry_run=dry_run)
     if json_out:
         console.print_json(json.dumps([asdict(d) for d in decisions]))
