@@ -14,6 +14,7 @@ from agentlib.agent.context import SolveContext
 from agentlib.agent.extract import ExtractionError, call_arity, extract
 from agentlib.agent.state import SolveState
 from agentlib.library.code import arity, docstring, module_id, signature
+from agentlib.library.store import query_text
 from agentlib.model import Attempt, Module, TraceStep, Verdict
 from agentlib.sandbox import run as run_sandbox
 from agentlib.sandbox import special_cases_tests
@@ -40,7 +41,7 @@ def retrieve(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
         return {"retrieved": [], "trace": _step("retrieve", "skipped", "library disabled")}
     task = state["task"]
     settings = runtime.context.settings
-    query = task.prompt + "\n" + "\n".join(t.source for t in task.tests)
+    query = query_text(task.prompt, [t.source for t in task.tests])
     found = library.search(query, settings.top_k)
     detail = ", ".join(f"{m.name} ({d:.2f})" for m, d in found) or "library is empty"
     relevant = [m.name for m, d in found if d <= settings.module_max_distance]

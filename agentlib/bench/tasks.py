@@ -1,6 +1,7 @@
 """Run one task list under several agent configurations and compare them.
 
-Configurations (each with a fresh library in its own temporary directory, the same LLM):
+Configurations (each with a fresh library in its own temporary directory, the same LLM; those
+with repair use the configured `attempts`):
 - `agent`      the full agent: library (retrieve, reuse, store), repair;
 - `no-library` neither retrieve nor store;
 - `no-repair`  library, but one attempt;
@@ -23,10 +24,10 @@ from agentlib.config import Settings
 from agentlib.model import Task, TestCase
 
 CONFIGS = {
-    "agent": {"use_library": True, "attempts": 3},
-    "no-library": {"use_library": False, "attempts": 3},
+    "agent": {"use_library": True},
+    "no-library": {"use_library": False},
     "no-repair": {"use_library": True, "attempts": 1},
-    "no-insights": {"use_library": True, "attempts": 3, "use_insights": False},
+    "no-insights": {"use_library": True, "use_insights": False},
     "raw": {"use_library": False, "attempts": 1},
 }
 

@@ -12,7 +12,8 @@ from rich.table import Table
 
 from agentlib.cli.options import BaseURLOpt, LLMOpt, ModelOpt, make_settings
 
-app = typer.Typer(help="Benchmarks that print figures: sandbox, store, tasks, stream.",
+app = typer.Typer(help="Benchmarks that print figures: sandbox, store, reuse, tasks, stream, "
+                       "refactor.",
                   no_args_is_help=True)
 console = Console()
 
@@ -143,3 +144,83 @@ def stream(
     calls = agent.calls_per_solved / bare.calls_per_solved if bare.solved else float("nan")
     console.print(f"LLM calls per solved task, library / no library: {calls:.2f} "
                   f"(goal ≤ 0.5); solved {agent.solved} vs {bare.solved} (goal ≥)")
+
+
+@app.command("refactor")
+def refactor(
+    file: Annotated[Path, typer.Argument(help="Task stream (default: the bundled "
+                                              "compositional stream).")] = BUNDLED_STREAM,
+    later: Annotated[int, typer.Option(
+        min=1, help="The last N tasks of FILE are re-run on both libraries; the rest grow "
+                    "it.")] = 14,
+    extra: Annotated[Optional[list[Path]], typer.Option(
+        help="More task files (e.g. MBPP train) that grow the library after FILE's first "
+             "part. Repeatable.")] = None,
+    extra_limit: Annotated[Optional[int], typer.Option(
+        min=1, help="Only the first N tasks of each --extra file.")] = None,
+    budget: Annotated[int, typer.Option(min=0, help="Refactor clusters to try (one LLM call "
+                                                    "each).")] = 5,
+    prune: Annotated[bool, typer.Option(help="Also prune, as a separate, measured step.")] = False,
+    report: Annotated[Optional[Path], typer.Option(
+        help="Directory for refactor.json and the two libraries (kept for inspection).")] = None,
+    llm: LLMOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseURLOpt = None,
+) -> None:
+    """Grow a library, refactor + dedup (+ prune) a copy, re-run later tasks on both."""
+    import json
+    import tempfile
+
+    from agentlib.agent import Agent
+    from agentlib.bench.refactor import refactor_benchmark
+
+    stream_tasks = _load(file, None)
+    if later >= len(stream_tasks):
+        raise typer.BadParameter(f"{file} has {len(stream_tasks)} task(s); --later must leave "
+                                 "some to grow the library", param_hint="--later")
+    grow = stream_tasks[:-later]
+    for path in extra or []:
+        grow += _load(path, extra_limit)
+    settings = make_settings(llm=llm, model=model, base_url=base_url)
+    model_llm = Agent(settings).llm()
+    with tempfile.TemporaryDirectory(prefix="agentlib-bench-") as tmp:
+        workdir = report / "libraries" if report else Path(tmp)
+        if workdir.exists():
+            raise typer.BadParameter(f"{workdir} exists; choose a new --report directory",
+                                     param_hint="--report")
+        workdir.mkdir(parents=True)
+        with console.status("growing the library") as status:
+            figures = refactor_benchmark(grow, stream_tasks[-later:], model_llm, settings,
+                                         workdir, budget=budget, prune_too=prune,
+                                         on_progress=status.update)
+    console.print(_steps_table(figures))
+    console.print(_later_table(figures["later"]))
+    if report is not None:
+        path = report / "refactor.json"
+        path.write_text(json.dumps(figures, indent=1) + "\n")
+        console.print(f"report: {path}")
+
+
+def _steps_table(figures: dict) -> Table:
+    table = Table(title=f"library grown from {figures['grow']['tasks']} task(s), maintained "
+                        "step by step")
+    for column in ("step", "modules", "lines", "vs before", "calling a helper",
+                   "stored tests passed"):
+        table.add_column(column, justify="right")
+    first = figures["steps"]["before"]["lines"] or 1
+    for name, step in figures["steps"].items():
+        table.add_row(name, str(step["modules"]), str(step["lines"]),
+                      f"{100 * (step['lines'] - first) / first:+.0f}%",
+                      str(step["modules_calling_helper"]),
+                      f"{step['tests_passed']}/{step['tests_run']}")
+    return table
+
+
+def _later_table(later: dict) -> Table:
+    table = Table(title="later tasks, side by side")
+    for column in ("library", "tasks", "solved", "reused", "LLM calls"):
+        table.add_column(column, justify="right")
+    for label, row in later.items():
+        table.add_row(label, str(row["tasks"]), str(row["solved"]), str(row["reused"]),
+                      str(row["llm_calls"]))
+    return table

@@ -1,0 +1,109 @@
+"""Refactor benchmark: grow a library from task streams, maintain a copy, compare the two.
+
+1. Grow: an empty library solves the grow tasks in order (the agent as configured).
+2. Copy it and maintain the copy step by step — `refactor` (helpers, with an LLM budget),
+   `dedup` (behavioural merge), and, when asked, `prune` — measuring after each step: active
+   modules, lines of code, modules calling a helper, stored tests run and passed.
+3. Re-run the later tasks against a copy of each library (unmaintained, maintained), side by
+   side: solved, reused, LLM calls.
+
+`agentlib bench refactor` prints the figures; `--report DIR` also writes them as JSON.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import asdict, replace
+from pathlib import Path
+from typing import Any, Callable
+
+from agentlib.config import Settings
+from agentlib.model import Task
+
+
+def grow_library(tasks: list[Task], llm: Any, settings: Settings, store: Path,
+                 on_task: Callable[[Task, Any], None] | None = None) -> dict[str, int]:
+    """Solve `tasks` in order into a fresh library at `store`; return the totals."""
+    from agentlib.agent import Agent
+
+    agent = Agent(replace(settings, store=str(store), use_library=True), llm=llm)
+    totals = {"tasks": 0, "solved": 0, "reused": 0, "llm_calls": 0}
+    for task in tasks:
+        result = agent.solve(task)
+        totals["tasks"] += 1
+        totals["solved"] += result.status == "solved"
+        totals["reused"] += result.decision == "reused"
+        totals["llm_calls"] += result.llm_calls
+        if on_task:
+            on_task(task, result)
+    totals["library_modules"] = agent.library.count()
+    return totals
+
+
+def maintain(library: Any, llm: Any, *, budget: int, prune_too: bool,
+             on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Refactor, dedup (and prune) `library`; figures after each step."""
+    from agentlib.refactor import dedup, measure, prune, refactor_library
+
+    steps: dict[str, Any] = {}
+
+    def step(name: str) -> None:
+        if on_step:
+            on_step(name)
+        steps[name] = asdict(measure(library))
+
+    step("before")
+    report = refactor_library(library, llm, budget=budget)
+    step("refactor")
+    merges = dedup(library)
+    step("dedup")
+    decisions = []
+    if prune_too:
+        decisions = [d for d in prune(library) if d.pruned]
+        step("prune")
+    return {"steps": steps, "refactor": report.to_dict(),
+            "merges": [asdict(m) for m in merges], "pruned": [asdict(d) for d in decisions]}
+
+
+def rerun(stores: dict[str, Path], tasks: list[Task], llm: Any, settings: Settings,
+          workdir: Path) -> dict[str, dict[str, int]]:
+    """Solve `tasks` against a copy of each library (the libraries are not changed)."""
+    from agentlib.agent import Agent
+
+    figures: dict[str, dict[str, int]] = {}
+    for label, store in stores.items():
+        copy = workdir / f"rerun-{label}"
+        shutil.copytree(store, copy)
+        agent = Agent(replace(settings, store=str(copy), use_library=True), llm=llm)
+        results = [agent.solve(task) for task in tasks]
+        figures[label] = {"tasks": len(results),
+                          "solved": sum(r.status == "solved" for r in results),
+                          "reused": sum(r.decision == "reused" for r in results),
+                          "llm_calls": sum(r.llm_calls for r in results)}
+    return figures
+
+
+def refactor_benchmark(grow_tasks: list[Task], later_tasks: list[Task], llm: Any,
+                       settings: Settings, workdir: Path, *, budget: int = 5,
+                       prune_too: bool = False,
+                       on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Grow, maintain a copy, re-run the later tasks on both; return every figure."""
+    from agentlib.library import open_library
+
+    say = on_progress or (lambda _text: None)
+    unmaintained, maintained = workdir / "unmaintained", workdir / "maintained"
+    done = {"n": 0}
+
+    def on_task(task: Task, result: Any) -> None:
+        done["n"] += 1
+        say(f"grow {done['n']}/{len(grow_tasks)}: {task.id} {result.status}")
+
+    grown = grow_library(grow_tasks, llm, settings, unmaintained, on_task)
+    shutil.copytree(unmaintained, maintained)
+    library = open_library(replace(settings, store=str(maintained)))
+    maintenance = maintain(library, llm, budget=budget, prune_too=prune_too,
+                           on_step=lambda name: say(f"measure: {name}"))
+    say(f"re-run {len(later_tasks)} later task(s) on both libraries")
+    later = rerun({"unmaintained": unmaintained, "maintained": maintained}, later_tasks, llm,
+                  settings, workdir)
+    return {"grow": grown, **maintenance, "later": later}
