@@ -8,9 +8,10 @@ import subprocess
 import sys
 
 import pytest
+import scenarios
+from conftest import RECORDINGS
 from langgraph.checkpoint.memory import InMemorySaver
 
-import scenarios
 from agentlib.agent import Agent
 from agentlib.agent.context import SolveContext
 from agentlib.agent.graph import build_graph
@@ -18,7 +19,6 @@ from agentlib.config import Settings
 from agentlib.errors import LLMError, TaskFormatError
 from agentlib.llm.replay import ReplayLLM
 from agentlib.model import Task
-from conftest import RECORDINGS
 
 
 @pytest.fixture

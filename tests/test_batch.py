@@ -10,13 +10,13 @@ import subprocess
 import sys
 import time
 
+import scenarios
+from conftest import RECORDINGS
 from typer.testing import CliRunner
 
-import scenarios
 from agentlib.agent.batch import checkpoint_path, shard
 from agentlib.agent.taskfile import TaskLine
 from agentlib.cli import app
-from conftest import RECORDINGS
 
 # Recorded in this order into one growing library (tests/record_completions.py).
 STREAM = [scenarios.ADD, scenarios.ADD_REPHRASED, scenarios.PLUS_WRAPPER, scenarios.SIMILAR]

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import re
 
+import scenarios
+from conftest import RECORDINGS
 from typer.testing import CliRunner
 
-import scenarios
 from agentlib.cli import app
-from conftest import RECORDINGS
 
 
 def test_bench_tasks_report_matches_rows(tmp_path, monkeypatch):

@@ -8,11 +8,11 @@ import sys
 import time
 
 import pytest
+import scenarios
+from conftest import RECORDINGS
 from typer.testing import CliRunner
 
-import scenarios
 from agentlib.cli import app
-from conftest import RECORDINGS
 
 runner = CliRunner()
 

@@ -6,15 +6,15 @@ from __future__ import annotations
 import json
 
 import pytest
-
 import scenarios
+from conftest import RECORDINGS
+
 from agentlib.agent import Agent
 from agentlib.agent.reflect import ReflectionError, parse_reflection
 from agentlib.config import Settings
 from agentlib.llm import Completion
 from agentlib.llm.replay import ReplayLLM
 from agentlib.model import Insight
-from conftest import RECORDINGS
 
 GOOD = """TAXONOMY: strings/parsing/whitespace
 CONDITION: When input text may contain repeated or surrounding spaces.

@@ -34,7 +34,7 @@ def test_real_model_solves_mbpp_tasks_and_programs_run_standalone(tmp_path, loca
     agent = Agent(Settings(store=str(tmp_path / "store"), llm="local", model="small"),
                   llm=local_llm, pm=builtin_pm)
     results = [agent.solve(task) for task in tasks]
-    solved = [(task, r) for task, r in zip(tasks, results) if r.status == "solved"]
+    solved = [(task, r) for task, r in zip(tasks, results, strict=True) if r.status == "solved"]
     print(json.dumps([[r.id, r.status, r.decision, r.llm_calls] for r in results]))
     assert len(solved) >= 2, [r.error for r in results]
     for task, result in solved:

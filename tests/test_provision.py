@@ -9,8 +9,15 @@ import pytest
 
 from agentlib.errors import ModelFetchError
 from agentlib.llm import provision
-from agentlib.llm.provision import (MODELS, assemble, fetch, install_parts, is_fetched,
-                                    locate_parts, model_path)
+from agentlib.llm.provision import (
+    MODELS,
+    assemble,
+    fetch,
+    install_parts,
+    is_fetched,
+    locate_parts,
+    model_path,
+)
 
 
 @pytest.fixture(scope="module")
