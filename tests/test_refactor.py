@@ -232,6 +232,27 @@ def test_local_copies_of_library_modules_are_dropped_without_the_llm(library):
     assert library.get("century").version == 1
 
 
+def test_dead_nested_functions_and_unused_imports_are_dropped(library):
+    from record_refactor import make_module
+
+    source = ("import os\nimport math\n\ndef area(r):\n    def fib(n):\n"
+              "        return n if n < 2 else fib(n - 1) + fib(n - 2)\n"
+              "    def square(x):\n        return x * x\n"
+              "    return round(math.pi * square(r), 2)\n")
+    library.add(make_module("area", source, ["assert area(1) == 3.14",
+                                             "assert area(2) == 12.57"]))
+    llm = ScriptedLLM("never asked")
+    report = refactor_library(library, llm)
+    assert llm.calls == 0 and report.modules_touched == ["area"]
+    [outcome] = report.outcomes
+    assert outcome.reason == "drops dead code: fib (unused), import os (unused)"
+    module = library.get("area")
+    assert "def fib" not in module.source and "import os" not in module.source
+    assert "import math" in module.source and "def square" in module.source
+    assert _passes_stored_tests(library, "area")
+    assert report.lines_before - report.lines_after == 3
+
+
 def test_a_helper_that_calls_a_module_it_replaces_is_rejected(dates):
     cyclic = BROKEN.replace("{day:02d}/{month:02d}", "{month:02d}/{day:02d}").replace(
         "    parts = date.split('-')\n    return", "    parts = date.split('-')\n"

@@ -206,6 +206,15 @@ def repair(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     if last.extract_error:
         feedback = prompts.EXTRACT_FAILED.format(error=last.extract_error,
                                                  name=state["entry_point"])
+    elif len(state["attempts"]) >= 2:
+        # A repair of the first answer failed too. Small models stay anchored on code they
+        # see (on MBPP, repairs after the first never passed): start afresh from the task.
+        system, task_prompt = messages
+        restart = prompts.RESTART.format(failures=_failures(last.verdict),
+                                         name=state["entry_point"])
+        original = task_prompt["content"].split(prompts.RESTART_MARK)[0]
+        messages = [system, {**task_prompt, "content": original + restart}]
+        return _ask(state, runtime.context, messages, "repair", start)
     else:
         feedback = prompts.REPAIR.format(source=state["candidate"].strip(),
                                          failures=_failures(last.verdict),

@@ -3,7 +3,8 @@
 Small models often paste a library function inside the new one (`def is_leap_year` nested
 in `day_of_year`) instead of calling the stored module. Such a copy is removed — the name
 then resolves to the library module — when the module and every module depending on it
-still pass all their stored tests with the library's version. No LLM is involved.
+still pass all their stored tests with the library's version. Dead code goes the same way:
+nested functions the function never uses and imports nothing uses. No LLM is involved.
 """
 
 from __future__ import annotations
@@ -38,10 +39,37 @@ def drop_shadowing(source: str, name: str, library_names: set[str]) -> tuple[str
     for node in tree.body:
         if isinstance(node, ast.FunctionDef) and node.name == name:
             body = [n for n in node.body if keep(n)]
+            dead = [n for n in body if isinstance(n, ast.FunctionDef)
+                    and n.name not in _names_used([m for m in body if m is not n])]
+            while dead:  # a helper only a dead helper used is dead next round
+                dropped.extend(f"{n.name} (unused)" for n in dead)
+                body = [n for n in body if n not in dead]
+                dead = [n for n in body if isinstance(n, ast.FunctionDef)
+                        and n.name not in _names_used([m for m in body if m is not n])]
             node.body = body or [ast.Pass()]
+    tree.body = [n for n in tree.body if not _unused_import(n, _names_used(tree.body), dropped)]
     if not dropped:
         return source, []
     return ast.unparse(tree) + "\n", sorted(set(dropped))
+
+
+def _names_used(nodes: list[ast.stmt]) -> set[str]:
+    """Names read anywhere in `nodes` (attribute bases included: `math` in `math.pi`)."""
+    return {n.id for node in nodes for n in ast.walk(node)
+            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
+
+
+def _unused_import(node: ast.stmt, used: set[str], dropped: list[str]) -> bool:
+    """True (and noted in `dropped`) for an import none of whose names is read."""
+    if not isinstance(node, (ast.Import, ast.ImportFrom)):
+        return False
+    if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+        return False
+    bound = [(a.asname or a.name).split(".")[0] for a in node.names]
+    if "*" in bound or any(b in used for b in bound):
+        return False
+    dropped.append(f"import {', '.join(bound)} (unused)")
+    return True
 
 
 def unshadow(library, *, dry_run: bool = False,
@@ -66,10 +94,15 @@ def unshadow(library, *, dry_run: bool = False,
             model="unshadow", times_retrieved=module.times_retrieved,
             times_reused=module.times_reused, times_failed=module.times_failed)
         checks, failure, _ = check_rewrites(library, [version], {version.name: version}, limits)
+        copies = [d for d in dropped if " " not in d]
+        dead = [d for d in dropped if " " in d]
+        reason = "; ".join(
+            ([f"calls the library's {', '.join(copies)} instead of local copies"] if copies else [])
+            + ([f"drops dead code: {', '.join(dead)}"] if dead else []))
         outcome = ClusterOutcome(
-            Cluster([module.name], "\n".join(f"def {d}(...)  # local copy" for d in dropped), 0),
-            accepted=not failure,
-            reason=failure or f"calls the library's {', '.join(dropped)} instead of local copies",
+            Cluster([module.name], "\n".join([f"def {d}(...)  # local copy" for d in copies]
+                                             + [f"# dead: {d}" for d in dead]), 0),
+            accepted=not failure, reason=failure or reason,
             proposal=Proposal(helper_name="", helper_source="", rewrites={module.name: source}),
             checks=checks, lines_before=source_lines(module.source),
             lines_after=source_lines(source))
