@@ -53,3 +53,17 @@ def test_later_tasks_run_on_copies_of_both_libraries(library, tmp_path):
     for label in ("unmaintained", "maintained"):
         assert figures[label] == {"tasks": 1, "solved": 1, "reused": 1, "llm_calls": 0}
     assert library.get("quarter_of").times_reused == 0  # the re-runs used copies
+
+
+def test_cli_refuses_a_split_that_leaves_nothing_to_grow(tmp_path):
+    from typer.testing import CliRunner
+
+    from agentlib.cli import app
+
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(
+        f'{{"id": "t{i}", "prompt": "Return {i}.", "tests": ["assert f() == {i}"]}}\n'
+        for i in range(3)))
+    result = CliRunner().invoke(app, ["bench", "refactor", str(tasks), "--later", "3"])
+    assert result.exit_code == 2
+    assert "has 3 task(s); --later must leave some to grow the library" in result.output

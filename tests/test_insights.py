@@ -100,6 +100,9 @@ def test_shown_insight_counts_help_and_misleading(tmp_path, library, builtin_pm)
     assert "Lessons shown to the first attempt" in prompts_seen[2]
     counted = library.insights.get(lesson.id)
     assert (counted.retrieved, counted.helped, counted.misled) == (1, 0, 1)
+    # the task it misled is kept for evolution to replay retrieval on
+    assert counted.helped_on == [] and len(counted.misled_on) == 1
+    assert counted.misled_on[0].startswith("combine(a, b) that combines two integers")
     learned = [i for i in library.insights.list() if i.id != lesson.id]
     assert [i.taxonomy for i in learned] == ["strings/parsing/whitespace"]
 
@@ -120,6 +123,7 @@ def test_insight_helps_when_first_attempt_passes(tmp_path, library, builtin_pm):
     assert result.decision == "created"
     counted = library.insights.get(lesson.id)
     assert (counted.retrieved, counted.helped, counted.misled) == (1, 1, 0)
+    assert counted.misled_on == [] and "assert combine(2, 3) == 6" in counted.helped_on[0]
 
 
 @pytest.mark.parametrize("text, reason", [
@@ -232,3 +236,78 @@ def test_insights_cli_list_show_export_import_rm(tmp_path, library, monkeypatch)
     assert back is not None and (back.retrieved, back.helped) == (2, 1)
     missing = runner.invoke(app, ["insights", "show", "nope"])
     assert missing.exit_code == 1
+
+
+class WordsEmbedder:
+    """Bag-of-words vectors: two texts are within distance < 1 exactly when they share a word.
+    Stands in for MiniLM here, where the test is about evolution's check, not about which
+    texts a model finds near."""
+
+    name = "words"
+    fingerprint = "words-v1"
+    dimension = 384
+
+    def embed(self, texts):
+        import hashlib
+        import re
+
+        import numpy as np
+
+        vectors = []
+        for text in texts:
+            vector = np.zeros(self.dimension)
+            for word in re.findall(r"[a-z]+", text.lower()):
+                vector[int(hashlib.sha256(word.encode()).hexdigest(), 16) % self.dimension] += 1
+            vectors.append((vector / (np.linalg.norm(vector) or 1.0)).tolist())
+        return vectors
+
+
+def _words_history(tmp_path):
+    from agentlib.library.store import Library
+
+    library = Library(str(tmp_path / "words"), WordsEmbedder())
+    insight = library.insights.add(Insight(
+        id="", taxonomy="ordering", condition="When numbers or records are ordered.",
+        explanation="Prefer stable ordering."))
+    library.insights.update_counters(insight.id, "records ties", retrieved=1, helped=1)
+    for task in ("numbers descending", "numbers ascending"):
+        library.insights.update_counters(insight.id, task, retrieved=1, misled=1)
+    return library, library.insights.get(insight.id)
+
+
+def test_evolve_keeps_a_refinement_that_stops_reaching_the_tasks_it_misled(tmp_path):
+    from agentlib.agent.evolve import evolve_insights
+
+    library, old = _words_history(tmp_path)
+    assert old.misled_on == ["numbers descending", "numbers ascending"]
+    assert old.helped_on == ["records ties"]
+    actions = evolve_insights(library, _Answers("CONDITION: When records are ordered."),
+                              max_distance=0.999)
+    assert [a.action for a in actions] == ["refined"]
+    assert "reaches 0/2 misled task(s) (was 2), 1/1 helped (was 1)" in actions[0].detail
+    new, = library.insights.list()
+    assert new.condition == "When records are ordered." and new.refined_from == old.id
+
+
+def test_evolve_retires_a_refinement_that_still_reaches_them(tmp_path):
+    from agentlib.agent.evolve import evolve_insights
+
+    library, old = _words_history(tmp_path)
+    actions = evolve_insights(library, _Answers("CONDITION: When numbers are ordered."),
+                              max_distance=0.999)
+    assert [a.action for a in actions] == ["retired"]
+    assert actions[0].detail == ("refinement not kept: reaches 2/2 misled task(s) (was 2), "
+                                 "0/1 helped (was 1)")
+    assert library.insights.count() == 0
+
+
+def test_only_the_latest_task_texts_are_kept(library):
+    from agentlib.library.insights import EVIDENCE_KEPT
+
+    old = _history(library)
+    for i in range(EVIDENCE_KEPT + 3):
+        library.insights.update_counters(old.id, f"task {i}", retrieved=1, misled=1)
+    library.insights.update_counters(old.id, "shown only", retrieved=1)
+    kept = library.insights.get(old.id)
+    assert kept.misled == EVIDENCE_KEPT + 3 and kept.helped_on == []
+    assert kept.misled_on == [f"task {i}" for i in range(3, EVIDENCE_KEPT + 3)]

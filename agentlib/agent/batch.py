@@ -95,7 +95,8 @@ def _maybe_evolve(agent: Any, counts: BatchCounts) -> None:
     from agentlib.agent.evolve import evolve_insights, needs_evolution
 
     if any(needs_evolution(i) for i in agent.library.insights.list()):
-        counts.evolved += len(evolve_insights(agent.library, agent.llm()))
+        counts.evolved += len(evolve_insights(
+            agent.library, agent.llm(), max_distance=agent.settings.insight_max_distance))
 
 
 def run_batch(agent: Any, lines: list[TaskLine], out: Path, *, resume: bool = False,

@@ -1,10 +1,18 @@
 """Insight evolution (AlphaOPT): refine the condition of insights that mislead more than they
-help, or retire them when no usable refinement comes back."""
+help, or retire them when no usable refinement comes back.
+
+A refinement is checked by replaying retrieval on the tasks that produced the counts (their
+search texts are kept with the insight): the refined insight must reach fewer of the tasks it
+misled and no fewer of those it helped. Re-solving them would cost LLM calls; retrieval is what
+the condition changes. An insight with no recorded tasks is refined unchecked (and says so).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from agentlib.agent import prompts
 from agentlib.agent.reflect import ReflectionError, parse_condition
@@ -27,9 +35,39 @@ def needs_evolution(insight: Insight, min_shown: int = 2) -> bool:
     return insight.retrieved >= min_shown and insight.misled > insight.helped
 
 
-def evolve_insights(library: Any, llm: Any, *, min_shown: int = 2,
+def _reached(library: Any, text: str, tasks: list[str], max_distance: float) -> int:
+    """How many of `tasks` would retrieve an insight embedded from `text`."""
+    if not tasks:
+        return 0
+    vectors = np.asarray(library.embedder.embed([text, *tasks]), dtype=np.float64)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return int(np.sum(1.0 - vectors[1:] @ vectors[0] <= max_distance))
+
+
+def check_refinement(library: Any, old: Insight, condition: str,
+                     max_distance: float) -> tuple[bool, str]:
+    """Replay retrieval on the insight's recorded tasks: (accepted, what was found)."""
+    if not old.misled_on:
+        return True, "unchecked: no recorded tasks"
+
+    def text(cond: str) -> str:
+        return f"{old.taxonomy}\n{cond}\n{old.explanation}"
+
+    misled = [_reached(library, text(c), old.misled_on, max_distance)
+              for c in (old.condition, condition)]
+    helped = [_reached(library, text(c), old.helped_on, max_distance)
+              for c in (old.condition, condition)]
+    found = (f"reaches {misled[1]}/{len(old.misled_on)} misled task(s) (was {misled[0]}), "
+             f"{helped[1]}/{len(old.helped_on)} helped (was {helped[0]})")
+    return misled[1] < misled[0] and helped[1] >= helped[0], found
+
+
+def evolve_insights(library: Any, llm: Any, *, min_shown: int = 2, max_distance: float = 0.45,
                     dry_run: bool = False) -> list[EvolveAction]:
-    """Refine or retire every insight that misleads more than it helps."""
+    """Refine or retire every insight that misleads more than it helps.
+
+    `max_distance` is the retrieval distance the agent uses (`insight_max_distance`).
+    """
     actions: list[EvolveAction] = []
     for insight in library.insights.list():
         if not needs_evolution(insight, min_shown):
@@ -51,6 +89,13 @@ def evolve_insights(library: Any, llm: Any, *, min_shown: int = 2,
             if not dry_run:
                 library.insights.remove(insight.id)
             continue
+        accepted, found = check_refinement(library, insight, condition, max_distance)
+        if not accepted:
+            actions.append(EvolveAction(insight.id, insight.taxonomy, "retired",
+                                        f"refinement not kept: {found}"))
+            if not dry_run:
+                library.insights.remove(insight.id)
+            continue
         refined = Insight(id="", taxonomy=insight.taxonomy, condition=condition,
                           explanation=insight.explanation, example=insight.example,
                           merged_from=list(insight.merged_from), refined_from=insight.id)
@@ -59,5 +104,5 @@ def evolve_insights(library: Any, llm: Any, *, min_shown: int = 2,
             new_id = library.insights.add(refined).id
             library.insights.remove(insight.id)
         actions.append(EvolveAction(insight.id, insight.taxonomy, "refined",
-                                    f"{insight.condition} → {condition}", new_id))
+                                    f"{insight.condition} → {condition} ({found})", new_id))
     return actions

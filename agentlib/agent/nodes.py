@@ -372,8 +372,9 @@ def reflect(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]
     except ReflectionError as exc:
         update.update(learned=None, trace=_step("reflect", "discarded", str(exc), start, tokens))
         return update
+    query = query_text(task.prompt, [t.source for t in task.tests])
     for number in reflection.misled:
-        ctx.library.insights.update_counters(shown[number - 1].id, misled=1)
+        ctx.library.insights.update_counters(shown[number - 1].id, query, misled=1)
     near = ctx.library.insights.search(
         f"{reflection.insight.taxonomy}\n{reflection.insight.condition}\n"
         f"{reflection.insight.explanation}", 1)
@@ -395,6 +396,9 @@ def finish(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     if ctx.library is not None and shown:
         first_ok = bool(state.get("solved")) and not state.get("reused") and len(
             state.get("attempts", [])) == 1
+        task = state["task"]
+        query = query_text(task.prompt, [t.source for t in task.tests])
         for insight in shown:
-            ctx.library.insights.update_counters(insight.id, retrieved=1, helped=int(first_ok))
+            ctx.library.insights.update_counters(insight.id, query, retrieved=1,
+                                                 helped=int(first_ok))
     return {}

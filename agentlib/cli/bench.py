@@ -205,13 +205,14 @@ def _steps_table(figures: dict) -> Table:
     table = Table(title=f"library grown from {figures['grow']['tasks']} task(s), maintained "
                         "step by step")
     for column in ("step", "modules", "lines", "vs before", "calling a helper",
-                   "stored tests passed"):
+                   "calling the library", "stored tests passed"):
         table.add_column(column, justify="right")
     first = figures["steps"]["before"]["lines"] or 1
     for name, step in figures["steps"].items():
         table.add_row(name, str(step["modules"]), str(step["lines"]),
                       f"{100 * (step['lines'] - first) / first:+.0f}%",
                       str(step["modules_calling_helper"]),
+                      str(step["modules_calling_library"]),
                       f"{step['tests_passed']}/{step['tests_run']}")
     return table
 

@@ -119,7 +119,7 @@ def evolve(
     settings = make_settings(library, llm, model, base_url)
     agent = Agent(settings)
     actions = evolve_insights(agent.library, agent.llm(), min_shown=min_shown,
-                              dry_run=dry_run)
+                              max_distance=settings.insight_max_distance, dry_run=dry_run)
     if not actions:
         console.print("no insight misleads more than it helps")
         return

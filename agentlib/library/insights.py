@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from agentlib.library.store import Library
 
 COUNTERS = ("retrieved", "helped", "misled")
+EVIDENCE_KEPT = 10  # task texts kept per insight for helped and for misled
+_LISTS = ("merged_from", "helped_on", "misled_on")
 
 
 def insight_id(taxonomy: str, condition: str, explanation: str, example: str = "") -> str:
@@ -31,14 +33,16 @@ def insight_text(meta: dict[str, Any]) -> str:
 
 def to_metadata(insight: Insight) -> dict[str, Any]:
     meta = {f.name: getattr(insight, f.name) for f in fields(Insight)}
-    meta["merged_from"] = json.dumps(insight.merged_from)
+    for name in _LISTS:
+        meta[name] = json.dumps(getattr(insight, name))
     meta["refined_from"] = insight.refined_from or ""
     return meta
 
 
 def from_metadata(meta: dict[str, Any]) -> Insight:
     values = {f.name: meta[f.name] for f in fields(Insight) if f.name in meta}
-    values["merged_from"] = json.loads(meta.get("merged_from") or "[]")
+    for name in _LISTS:
+        values[name] = json.loads(meta.get(name) or "[]")
     values["refined_from"] = meta.get("refined_from") or None
     return Insight(**values)
 
@@ -102,8 +106,13 @@ class InsightStore:
                                     include=["metadatas", "distances"])
         return [(from_metadata(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0], strict=True)]
 
-    def update_counters(self, insight_id: str, **increments: int) -> None:
-        """Add to an insight's counters (retrieved, helped, misled)."""
+    def update_counters(self, insight_id: str, task: str | None = None,
+                        **increments: int) -> None:
+        """Add to an insight's counters (retrieved, helped, misled).
+
+        `task`, the search text of the task concerned, is kept (the latest EVIDENCE_KEPT)
+        with the helped or misled it counts, so evolution can check a refinement on it.
+        """
         if set(increments) - set(COUNTERS):
             raise StoreError(f"unknown insight counter(s) {sorted(set(increments) - set(COUNTERS))};"
                              f" use {list(COUNTERS)}")
@@ -113,6 +122,10 @@ class InsightStore:
                 return
             for name, value in increments.items():
                 setattr(insight, name, getattr(insight, name) + value)
+            for name, kept in (("helped", insight.helped_on), ("misled", insight.misled_on)):
+                if task and increments.get(name, 0) > 0:
+                    kept.append(task)
+                    del kept[:-EVIDENCE_KEPT]
             self.collection.update(ids=[insight_id], metadatas=[to_metadata(insight)])
 
     def remove(self, insight_id: str) -> None:

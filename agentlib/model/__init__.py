@@ -117,6 +117,10 @@ class Insight:
     misled: int = 0
     merged_from: list[str] = field(default_factory=list)
     refined_from: str | None = None
+    helped_on: list[str] = field(default_factory=list)
+    """Search texts of the latest tasks it helped (evolution replays retrieval on them)."""
+    misled_on: list[str] = field(default_factory=list)
+    """Search texts of the latest tasks it misled."""
 
 
 @dataclass
