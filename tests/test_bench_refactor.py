@@ -24,7 +24,7 @@ class NoLLM:
 
 def test_maintenance_is_measured_after_each_step(library):
     build_date_library(library)
-    figures = maintain(library, ReplayLLM(RECORDING), budget=2, prune_too=True)
+    figures = maintain(library, ReplayLLM(RECORDING), budget=2, pruned_copy=lambda: library)
     steps = figures["steps"]
     assert list(steps) == ["before", "refactor", "dedup", "prune"]
     assert steps["refactor"]["lines"] < steps["before"]["lines"]

@@ -2,10 +2,11 @@
 
 1. Grow: an empty library solves the grow tasks in order (the agent as configured).
 2. Copy it and maintain the copy step by step — `refactor` (helpers, with an LLM budget),
-   `dedup` (behavioural merge), and, when asked, `prune` — measuring after each step: active
-   modules, lines of code, modules calling a helper, stored tests run and passed.
-3. Re-run the later tasks against a copy of each library (unmaintained, maintained), side by
-   side: solved, reused, LLM calls.
+   `dedup` (behavioural merge), and, when asked, `prune` on a further copy — measuring after
+   each step: active modules, lines of code, modules calling a helper or any library module,
+   stored tests run and passed.
+3. Re-run the later tasks against a copy of each library (unmaintained, maintained, and
+   maintained+pruned), side by side: solved, reused, LLM calls.
 
 `agentlib bench refactor` prints the figures; `--report DIR` also writes them as JSON.
 """
@@ -40,27 +41,32 @@ def grow_library(tasks: list[Task], llm: Any, settings: Settings, store: Path,
     return totals
 
 
-def maintain(library: Any, llm: Any, *, budget: int, prune_too: bool,
+def maintain(library: Any, llm: Any, *, budget: int, pruned_copy: Any = None,
              on_step: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Refactor, dedup (and prune) `library`; figures after each step."""
+    """Refactor and dedup `library`; figures after each step.
+
+    `pruned_copy`, when given, is called with no argument after dedup and returns a copy of
+    the library to prune (so the later tasks can be re-run with and without pruning).
+    """
     from agentlib.refactor import dedup, measure, prune, refactor_library
 
     steps: dict[str, Any] = {}
 
-    def step(name: str) -> None:
+    def step(name: str, lib: Any) -> None:
         if on_step:
             on_step(name)
-        steps[name] = asdict(measure(library))
+        steps[name] = asdict(measure(lib))
 
-    step("before")
+    step("before", library)
     report = refactor_library(library, llm, budget=budget)
-    step("refactor")
+    step("refactor", library)
     merges = dedup(library)
-    step("dedup")
+    step("dedup", library)
     decisions = []
-    if prune_too:
-        decisions = [d for d in prune(library) if d.pruned]
-        step("prune")
+    if pruned_copy is not None:
+        copy = pruned_copy()
+        decisions = [d for d in prune(copy) if d.pruned]
+        step("prune", copy)
     return {"steps": steps, "refactor": report.to_dict(),
             "merges": [asdict(m) for m in merges], "pruned": [asdict(d) for d in decisions]}
 
@@ -92,6 +98,7 @@ def refactor_benchmark(grow_tasks: list[Task], later_tasks: list[Task], llm: Any
 
     say = on_progress or (lambda _text: None)
     unmaintained, maintained = workdir / "unmaintained", workdir / "maintained"
+    pruned = workdir / "pruned"
     done = {"n": 0}
 
     def on_task(task: Task, result: Any) -> None:
@@ -101,9 +108,17 @@ def refactor_benchmark(grow_tasks: list[Task], later_tasks: list[Task], llm: Any
     grown = grow_library(grow_tasks, llm, settings, unmaintained, on_task)
     shutil.copytree(unmaintained, maintained)
     library = open_library(replace(settings, store=str(maintained)))
-    maintenance = maintain(library, llm, budget=budget, prune_too=prune_too,
+
+    def pruned_copy() -> Any:
+        shutil.copytree(maintained, pruned)
+        return open_library(replace(settings, store=str(pruned)))
+
+    maintenance = maintain(library, llm, budget=budget,
+                           pruned_copy=pruned_copy if prune_too else None,
                            on_step=lambda name: say(f"measure: {name}"))
-    say(f"re-run {len(later_tasks)} later task(s) on both libraries")
-    later = rerun({"unmaintained": unmaintained, "maintained": maintained}, later_tasks, llm,
-                  settings, workdir)
+    stores = {"unmaintained": unmaintained, "maintained": maintained}
+    if prune_too:
+        stores["maintained+pruned"] = pruned
+    say(f"re-run {len(later_tasks)} later task(s) on {len(stores)} libraries")
+    later = rerun(stores, later_tasks, llm, settings, workdir)
     return {"grow": grown, **maintenance, "later": later}

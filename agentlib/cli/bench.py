@@ -151,7 +151,7 @@ def refactor(
     file: Annotated[Path, typer.Argument(help="Task stream (default: the bundled "
                                               "compositional stream).")] = BUNDLED_STREAM,
     later: Annotated[int, typer.Option(
-        min=1, help="The last N tasks of FILE are re-run on both libraries; the rest grow "
+        min=1, help="The last N tasks of FILE are re-run on each library; the rest grow "
                     "it.")] = 14,
     extra: Annotated[Optional[list[Path]], typer.Option(
         help="More task files (e.g. MBPP train) that grow the library after FILE's first "
@@ -167,7 +167,7 @@ def refactor(
     model: ModelOpt = None,
     base_url: BaseURLOpt = None,
 ) -> None:
-    """Grow a library, refactor + dedup (+ prune) a copy, re-run later tasks on both."""
+    """Grow a library, refactor + dedup (+ prune) a copy, re-run later tasks on each."""
     import json
     import tempfile
 
