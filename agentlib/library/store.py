@@ -371,6 +371,23 @@ class Library:
             self._update([module])
             return broken
 
+    def set_statuses(self, statuses: dict[str, str], delete: list[str] | None = None) -> None:
+        """Set the status of records by id (one write), then delete the ids in `delete`.
+
+        For what `add` and `remove` cannot express: making a superseded record active again
+        (a refactor rolled back) or pruning a superseded record.
+        """
+        allowed = {"active", "superseded", "pruned"}
+        if set(statuses.values()) - allowed:
+            raise StoreError(f"unknown status in {sorted(set(statuses.values()))}; "
+                             f"use {sorted(allowed)}")
+        with self.conn.write():  # the generation bump makes every reader reload its index
+            if statuses:
+                ids = list(statuses)
+                self.modules.update(ids=ids, metadatas=[{"status": statuses[i]} for i in ids])
+            if delete:
+                self.modules.delete(ids=list(delete))
+
     def reindex(self) -> int:
         """Re-embed every module and insight with this library's embedder; return the count.
 

@@ -24,7 +24,6 @@ from pathlib import Path
 
 from agentlib.errors import StoreError
 from agentlib.model import Module
-from agentlib.refactor.programs import set_statuses
 
 JOURNAL = ".agentlib.refactor-journal.json"
 
@@ -100,7 +99,7 @@ def rollback(library, plan: list[Planned]) -> None:
         if step.new_record and library.get_by_id(step.new_id) is not None:
             statuses[step.new_id] = "pruned"  # inactive at once, in the same write
             delete.append(step.new_id)
-    set_statuses(library, statuses, delete)
+    library.set_statuses(statuses, delete)
     _drop_journal(library)
 
 

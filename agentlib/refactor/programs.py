@@ -1,8 +1,6 @@
-"""Programs built from library modules with some of them replaced, and status writes.
+"""Programs built from library modules with some of them replaced.
 
-Everything here sits on the public `Library` API: `get`, `list`, `dependents`, and for the
-two writes `add` cannot express (restoring a superseded version, pruning a superseded record)
-the library's write lock plus one metadata update of its modules collection.
+Everything here sits on the public `Library` API (`get`, `list`, `dependents`).
 """
 
 from __future__ import annotations
@@ -80,20 +78,3 @@ def first_failure(verdict: Verdict) -> str:
     failed = verdict.failures[0]
     message = failed.message.splitlines()[0] if failed.message else ""
     return f"{failed.test}: {failed.error_type}: {message}"[:300]
-
-
-def set_statuses(library, statuses: Mapping[str, str], delete: list[str] | None = None) -> None:
-    """Set the status of stored records by id (one write), then delete the ids in `delete`.
-
-    The library's `add` and `remove` cannot make a superseded record active again or prune
-    it; this does, under the library's write lock (which also makes its search index reload).
-    """
-    allowed = {"active", "superseded", "pruned"}
-    if set(statuses.values()) - allowed:
-        raise StoreError(f"unknown status in {sorted(set(statuses.values()))}; use {sorted(allowed)}")
-    with library.conn.write():
-        if statuses:
-            ids = list(statuses)
-            library.modules.update(ids=ids, metadatas=[{"status": statuses[i]} for i in ids])
-        if delete:
-            library.modules.delete(ids=list(delete))

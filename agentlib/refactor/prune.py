@@ -15,7 +15,6 @@ import math
 
 from agentlib.model import Module
 from agentlib.refactor.commit import recover
-from agentlib.refactor.programs import set_statuses
 from agentlib.refactor.records import PruneDecision
 
 MIN_TASKS = 5
@@ -79,5 +78,5 @@ def prune(library, *, min_tasks: int = MIN_TASKS, fraction: float = FRACTION,
             library.remove(module.name)  # refuses (StoreError) if a dependent appeared meanwhile
         decisions.append(PruneDecision(module.name, module.id, "active", chosen, reason))
     if superseded and not dry_run:
-        set_statuses(library, superseded)
+        library.set_statuses(superseded)
     return decisions
