@@ -311,3 +311,21 @@ def test_only_the_latest_task_texts_are_kept(library):
     kept = library.insights.get(old.id)
     assert kept.misled == EVIDENCE_KEPT + 3 and kept.helped_on == []
     assert kept.misled_on == [f"task {i}" for i in range(3, EVIDENCE_KEPT + 3)]
+
+
+def test_insights_are_selected_by_distance_or_by_a_matching_taxonomy():
+    from agentlib.library.insights import TAXONOMY_SLACK, select_insights, taxonomy_matches
+
+    def lesson(taxonomy):
+        return Insight(id=taxonomy, taxonomy=taxonomy, condition="c", explanation="e")
+
+    gist = "split a sentence into words separated by whitespace"
+    near, matching, far = (lesson("numbers/rounding"), lesson("strings/parsing/whitespace"),
+                           lesson("dates/leap_years"))
+    found = [(near, 0.30), (matching, 0.45 + TAXONOMY_SLACK / 2), (far, 0.50)]
+    assert select_insights(found, gist, 3, 0.45) == [near, matching]
+    assert select_insights(found, gist, 1, 0.45) == [near]
+    # beyond the slack, a matching taxonomy is not enough
+    assert select_insights([(matching, 0.45 + 2 * TAXONOMY_SLACK)], gist, 3, 0.45) == []
+    assert taxonomy_matches("lists/sorting", "sort the list of records")
+    assert not taxonomy_matches("bugs/programming_errors", "fix the programming errors")

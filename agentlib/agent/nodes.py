@@ -14,7 +14,8 @@ from agentlib.agent.context import SolveContext
 from agentlib.agent.extract import ExtractionError, call_arity, extract
 from agentlib.agent.state import SolveState
 from agentlib.library.code import arity, docstring, module_id, signature
-from agentlib.library.store import query_text
+from agentlib.library.insights import select_insights
+from agentlib.library.store import query_text, task_gist
 from agentlib.model import Attempt, Module, TraceStep, Verdict
 from agentlib.sandbox import run as run_sandbox
 from agentlib.sandbox import special_cases_tests
@@ -47,8 +48,9 @@ def retrieve(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
     relevant = [m.name for m, d in found if d <= settings.module_max_distance]
     insights = []
     if settings.use_insights and settings.insight_k > 0:
-        insights = [i for i, d in library.insights.search(query, settings.insight_k)
-                    if d <= settings.insight_max_distance]
+        nearest = library.insights.search(query, 2 * settings.insight_k)
+        insights = select_insights(nearest, task_gist(task.prompt), settings.insight_k,
+                                   settings.insight_max_distance)
         if insights:
             detail += "; insights: " + ", ".join(i.taxonomy for i in insights)
     return {"retrieved": [m for m, _ in found], "relevant": relevant, "insights": insights,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,37 @@ def insight_id(taxonomy: str, condition: str, explanation: str, example: str = "
     text = json.dumps([taxonomy.strip(), condition.strip(), explanation.strip(),
                        example.strip()])
     return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+# Taxonomy segments too broad to say a task is about them.
+_GENERIC_SEGMENTS = {"general", "python", "bugs", "bug", "logic", "misc", "programming",
+                     "errors", "error", "functions", "function", "code", "basics", "other",
+                     "common", "mistakes", "edge", "cases", "handling", "input", "output"}
+TAXONOMY_SLACK = 0.1
+"""How much farther than the distance limit an insight may be when its taxonomy matches."""
+
+
+def _stem(word: str) -> str:
+    return word[:-1] if len(word) > 4 and word.endswith("s") else word
+
+
+def taxonomy_matches(taxonomy: str, text: str) -> bool:
+    """True when a specific segment of `taxonomy` (`strings/parsing/whitespace`) names a word
+    of `text` (plurals folded; broad segments such as `general` or `bugs` never match)."""
+    words = {_stem(w) for w in re.findall(r"[a-z]+", text.lower())}
+    segments = {_stem(part) for segment in taxonomy.lower().split("/")
+                for part in re.split(r"[_\W]+", segment) if len(part) >= 4}
+    return bool((segments - {_stem(g) for g in _GENERIC_SEGMENTS}) & words)
+
+
+def select_insights(found: list[tuple[Insight, float]], text: str, k: int,
+                    max_distance: float) -> list[Insight]:
+    """The insights to show for a task: within `max_distance` by embedding, or a little
+    farther (TAXONOMY_SLACK) when their taxonomy names what the task is about; at most k,
+    nearest first."""
+    chosen = [i for i, d in found if d <= max_distance or (
+        d <= max_distance + TAXONOMY_SLACK and taxonomy_matches(i.taxonomy, text))]
+    return chosen[:k]
 
 
 def insight_text(meta: dict[str, Any]) -> str:
