@@ -329,3 +329,31 @@ def test_insights_are_selected_by_distance_or_by_a_matching_taxonomy():
     assert select_insights([(matching, 0.45 + 2 * TAXONOMY_SLACK)], gist, 3, 0.45) == []
     assert taxonomy_matches("lists/sorting", "sort the list of records")
     assert not taxonomy_matches("bugs/programming_errors", "fix the programming errors")
+
+
+def test_a_repeated_lesson_is_merged_with_its_lineage(tmp_path, library, builtin_pm):
+    reworded = GOOD.replace("instead of", "rather than")
+
+    class Scripted:
+        """Wrong code for every attempt, then a reflection (the test is about merging)."""
+
+        name = "scripted"
+
+        def __init__(self):
+            self.lessons = [GOOD, reworded]
+
+        def complete(self, messages, **options):
+            if "senior Python programmer" in messages[0]["content"]:
+                return Completion(text=self.lessons.pop(0))
+            return Completion(text="```python\ndef combine(a, b):\n    return a - b\n```")
+
+    agent = _agent(tmp_path, library, Scripted(), builtin_pm, attempts=2)
+    first = agent.solve(scenarios.MISLEADING)
+    assert _reflect_steps(first)[0].decision == "learned strings/parsing/whitespace"
+    second = agent.solve(scenarios.MISLEADING)
+    step, = _reflect_steps(second)
+    assert step.decision == "duplicate" and step.detail.startswith("merged into")
+    kept, = library.insights.list()
+    assert kept.explanation.startswith("Use str.split() without an argument, which drops")
+    assert "instead of" in kept.explanation and len(kept.merged_from) == 1
+    assert kept.merged_from[0] != kept.id

@@ -381,9 +381,10 @@ def reflect(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]
         f"{reflection.insight.taxonomy}\n{reflection.insight.condition}\n"
         f"{reflection.insight.explanation}", 1)
     if near and near[0][1] < 0.08:
+        kept = ctx.library.insights.merge(near[0][0].id, reflection.insight)
         update.update(learned=None, trace=_step(
-            "reflect", "duplicate", f"same lesson as {near[0][0].id} ({near[0][0].taxonomy})",
-            start, tokens))
+            "reflect", "duplicate", f"merged into {near[0][0].id} ({near[0][0].taxonomy}): "
+            f"the same lesson{'' if kept else ' (since removed)'}", start, tokens))
         return update
     stored = ctx.library.insights.add(reflection.insight)
     update.update(learned=stored, trace=_step(

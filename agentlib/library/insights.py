@@ -113,6 +113,20 @@ class InsightStore:
                                    embeddings=[self.library.embed(text)])
             return insight
 
+    def merge(self, into_id: str, duplicate: Insight) -> Insight | None:
+        """Record `duplicate` as merged into the insight `into_id`: its content id joins
+        `merged_from` (the lineage); nothing else is stored. Returns the kept insight."""
+        duplicate_id = insight_id(duplicate.taxonomy, duplicate.condition,
+                                  duplicate.explanation, duplicate.example)
+        with self.library.write_transaction():
+            kept = self.get(into_id)
+            if kept is None:
+                return None
+            if duplicate_id != into_id and duplicate_id not in kept.merged_from:
+                kept.merged_from.append(duplicate_id)
+                self.collection.update(ids=[into_id], metadatas=[to_metadata(kept)])
+            return kept
+
     def get(self, insight_id: str) -> Insight | None:
         got = self.collection.get(ids=[insight_id], include=["metadatas"])
         return from_metadata(got["metadatas"][0]) if got["ids"] else None
