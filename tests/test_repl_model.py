@@ -48,7 +48,16 @@ def test_an_exception_in_on_token_stops_generation_and_propagates(llm):
     assert llm.complete(MESSAGES, max_tokens=4).completion_tokens == 4  # still usable
 
 
-def test_ctrl_c_stops_a_streamed_generation_with_keyboard_interrupt(llm):
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's own SIGINT handler, as in a terminal (a runner started in the background may
+    have left SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_ctrl_c_stops_a_streamed_generation_with_keyboard_interrupt(llm, ctrl_c_raises):
     pieces: list[str] = []
 
     def on_token(piece: str) -> None:

@@ -9,6 +9,7 @@ the prompt comes back; the library is only ever written whole, so nothing stored
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -414,6 +415,10 @@ def run_repl(settings: Settings, debug: bool = False) -> None:
     """Read entries and run them until /quit or Ctrl-D."""
     from agentlib import __version__
 
+    # Ctrl-C cancels generation and sandbox runs; a parent that started us in the background
+    # may have left SIGINT ignored (as shells do for `&` jobs), which would make it do nothing.
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     console = Console()
     session = ReplSession(settings, console, debug)
     interactive = sys.stdin.isatty()
