@@ -114,3 +114,55 @@ def test_cli_prune_and_dedup_dry_run(library, tmp_path):
     result = CliRunner().invoke(app, ["refactor", "dedup", "--dry-run", "--library", store])
     assert result.exit_code == 0, result.output
     assert "0 group(s)" in result.output
+
+
+class _NoLLM:
+    """The task below must be answered by a pruned module; a model call fails the test."""
+
+    name = "none"
+
+    def complete(self, messages, **options):
+        raise AssertionError("a pruned module that passes the tests should be revived")
+
+
+def test_a_pruned_module_that_solves_a_new_task_is_revived_not_shown(tmp_path, library,
+                                                                     builtin_pm):
+    from agentlib.agent import Agent
+    from agentlib.config import Settings
+    from agentlib.model import Task
+
+    _add(library, "is_leap_year", "def is_leap_year(y):\n    return y % 4 == 0 and "
+         "(y % 100 != 0 or y % 400 == 0)\n", ["assert is_leap_year(2000) == True"])
+    _add(library, "word_count", "def word_count(text):\n    return len(text.split())\n",
+         ["assert word_count('a b') == 2"])
+    library.remove("is_leap_year")  # what prune does to a module never reused
+    assert library.get("is_leap_year") is None
+    agent = Agent(Settings(store=library.location, use_insights=False), llm=_NoLLM(),
+                  library=library, pm=builtin_pm)
+    task = Task.from_asserts("Tell whether a year has 366 days.",
+                             ["assert has_366_days(1996) == True",
+                              "assert has_366_days(1900) == False"], id="leap")
+    result = agent.solve(task)
+    assert result.status == "solved" and result.decision == "reused"
+    assert result.llm_calls == 0
+    found = next(s for s in result.trace if s.node == "retrieve")
+    assert found.detail.startswith("word_count (") and found.detail.endswith(
+        "archived: is_leap_year")  # tried for reuse, not among the modules shown
+    step = next(s for s in result.trace if s.node == "try_reuse")
+    assert step.detail.startswith("revived from the pruned modules and reused")
+    revived = library.get("is_leap_year")
+    assert revived is not None and revived.times_reused == 1
+    # the program answers under the task's name through a wrapper around the revived module
+    assert "def has_366_days" in result.program and "return is_leap_year(" in result.program
+
+
+def test_an_old_version_of_an_active_module_is_never_revived(library):
+    import pytest
+
+    from agentlib.errors import StoreError
+
+    _add(library, "double", "def double(x):\n    return x + x\n", ["assert double(2) == 4"])
+    old = library.get("double")
+    _add(library, "double", "def double(x):\n    return 2 * x\n", ["assert double(2) == 4"])
+    with pytest.raises(StoreError, match="has an active version"):
+        library.revive(old)

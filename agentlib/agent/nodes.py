@@ -13,6 +13,7 @@ from agentlib.agent import prompts
 from agentlib.agent.context import SolveContext
 from agentlib.agent.extract import ExtractionError, call_arity, extract
 from agentlib.agent.state import SolveState
+from agentlib.errors import StoreError
 from agentlib.library.code import arity, docstring, module_id, signature
 from agentlib.library.insights import select_insights
 from agentlib.library.store import query_text, task_gist
@@ -34,6 +35,9 @@ def wrapper_source(entry_point: str, target: str) -> str:
             f"    return {target}(*args, **kwargs)\n")
 
 
+ARCHIVE_K = 2  # pruned modules tried for reuse per task (like retrieved ones, at any distance)
+
+
 def retrieve(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     """Find the library modules nearest to the task."""
     start = time.monotonic()
@@ -43,9 +47,15 @@ def retrieve(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
     task = state["task"]
     settings = runtime.context.settings
     query = query_text(task.prompt, [t.source for t in task.tests])
-    found = library.search(query, settings.top_k)
+    vector = library.embed(query) if library.count() else None
+    found = library.search_vector(vector, settings.top_k) if vector is not None else []
     detail = ", ".join(f"{m.name} ({d:.2f})" for m, d in found) or "library is empty"
     relevant = [m.name for m, d in found if d <= settings.module_max_distance]
+    # Pruned modules stay out of prompts, but one that passes a new task's tests comes back.
+    active = {m.name for m, _ in found}
+    archived = [] if vector is None else [
+        m for m, _ in library.search_vector(vector, ARCHIVE_K, {"status": "pruned"})
+        if m.name not in active and library.get(m.name) is None]
     insights = []
     if settings.use_insights and settings.insight_k > 0:
         nearest = library.insights.search(query, 2 * settings.insight_k)
@@ -53,7 +63,10 @@ def retrieve(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
                                    settings.insight_max_distance)
         if insights:
             detail += "; insights: " + ", ".join(i.taxonomy for i in insights)
+    if archived:
+        detail += "; archived: " + ", ".join(m.name for m in archived)
     return {"retrieved": [m for m, _ in found], "relevant": relevant, "insights": insights,
+            "archived": archived,
             "trace": _step("retrieve", f"{len(found)} module(s), {len(insights)} insight(s)",
                            detail, start)}
 
@@ -65,7 +78,7 @@ def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, An
     task, entry = state["task"], state["entry_point"]
     wanted = call_arity([t.source for t in task.tests], entry)
     fitting = []
-    for module in state.get("retrieved", []):
+    for module in state.get("retrieved", []) + state.get("archived", []):
         required, maximum = arity(module.source, module.name)
         if wanted is None or (required <= wanted and (maximum is None or wanted <= maximum)):
             fitting.append(module)
@@ -74,8 +87,11 @@ def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, An
                                                "no retrieved module has a fitting signature",
                                                start)}
 
-    def attempt(module: Module) -> tuple[Module, str, Verdict]:
-        program = ctx.library.program_for(module)
+    def attempt(module: Module) -> tuple[Module, str, Verdict | None]:
+        try:
+            program = ctx.library.program_for(module)
+        except StoreError:  # an archived module whose dependency is gone
+            return module, "", None
         if module.name != entry:
             program += "\n\n" + wrapper_source(entry, module.name)
         return module, program, run_sandbox(program, task.tests, ctx.limits)
@@ -89,8 +105,16 @@ def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, An
     pool.shutdown()
     for module in state.get("retrieved", []):
         ctx.library.update_counters(module.id, times_retrieved=1)
+    outcomes = [(m, p, v) for m, p, v in outcomes if v is not None]
     for module, program, verdict in outcomes:
         if verdict.passed:
+            how = "reused"
+            if module.status == "pruned":
+                try:
+                    ctx.library.revive(module)
+                except StoreError:
+                    continue
+                how = "revived from the pruned modules and reused"
             ctx.library.update_counters(module.id, times_reused=1)
             return {"reused": module, "program": program, "solved": True,
                     "candidate": module.source if module.name == entry
@@ -99,8 +123,8 @@ def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, An
                     "attempts": [Attempt(source=program, verdict=verdict, origin="reuse",
                                          module_id=module.id)],
                     "trace": _step("try_reuse", f"reused {module.name}",
-                                   f"passed {len(verdict.results)} test(s) with zero LLM calls",
-                                   start)}
+                                   f"{how}: passed {len(verdict.results)} test(s) with zero "
+                                   "LLM calls", start)}
         ctx.library.update_counters(module.id, times_failed=1)
     tried = ", ".join(f"{m.name}: {len(v.failures)} failing" for m, _, v in outcomes)
     return {"reused": None, "trace": _step("try_reuse", "no module passed", tried, start)}

@@ -16,6 +16,7 @@ class SolveState(TypedDict, total=False):
     extract_error: str | None
     retrieved: list[Module]
     relevant: list[str]  # names of retrieved modules close enough to show to the model
+    archived: list[Module]  # pruned modules near the task: tried for reuse, never shown
     insights: list[Insight]  # shown to generate and repair
     learned: Insight | None  # what reflect stored
     reused: Module | None

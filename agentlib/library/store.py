@@ -371,6 +371,19 @@ class Library:
             self._update([module])
             return broken
 
+    def revive(self, module: Module) -> None:
+        """Make a pruned module active again (a task it solves came along).
+
+        Refused when another version of its name is active or a dependency is not active.
+        """
+        with self.write_transaction():
+            if self.get(module.name) is not None:
+                raise StoreError(f"{module.name} has an active version; it cannot be revived")
+            missing = [dep for dep in module.dependencies if self.get(dep) is None]
+            if missing:
+                raise StoreError(f"{module.name} needs {', '.join(missing)}, not active")
+        self.set_statuses({module.id: "active"})
+
     def set_statuses(self, statuses: dict[str, str], delete: list[str] | None = None) -> None:
         """Set the status of records by id (one write), then delete the ids in `delete`.
 
