@@ -7,6 +7,10 @@ A record is pruned when it is
   after its first version, where N = max(min_tasks, ceil(fraction x T)) and T is the library's task count
   (distinct task ids over every record; refactor helpers and aliases do not count as tasks).
 Never pruned: an active module that any active module depends on, directly or not.
+
+A pruned module is no longer shown to the model, refactored or counted in the library's size,
+but the agent still tries the nearest pruned modules for reuse: one that passes a new task's
+tests is made active again (`Library.revive`).
 """
 
 from __future__ import annotations
