@@ -172,6 +172,24 @@ def test_check_reports_a_module_without_tests(library):
     assert any("no tests" in p for p in library.check())
 
 
+def test_check_sees_records_embedded_from_an_older_text_and_reindex_fixes_them(library):
+    from agentlib.library.store import embedding_text
+
+    module = library.add(double())
+    assert library.check() == []
+    # what an earlier agentlib embedded: the prompt with its request wording
+    old_text = "Write a function to double x."
+    library.modules.update(ids=[module.id], documents=[old_text],
+                           embeddings=[library.embed(old_text)])
+    problems = library.check()
+    assert problems == ["modules: 1 record(s) were embedded from an older form of their text "
+                        "(an earlier agentlib); run `agentlib lib reindex`"]
+    assert library.reindex() == 1
+    assert library.check() == []
+    got = library.modules.get(ids=[module.id], include=["documents"])
+    assert got["documents"] == [embedding_text(module)]
+
+
 def test_check_runs_stored_tests_in_the_sandbox(library):
     library.add(double())
     library.add(make("wrong", "    return x", ["assert wrong(1) == 2"]))

@@ -17,8 +17,9 @@ _REQUIRED = {f.name for f in fields(Module)}
 _INSIGHT_REQUIRED = {f.name for f in fields(Insight)}
 
 
-def _vectors(collection, label: str, dimension: int, problems: list[str]):
-    """Return (ids, metadatas) and record unreadable, missing or mis-sized vectors."""
+def _vectors(collection, label: str, dimension: int, problems: list[str], text_of=None):
+    """Return (ids, metadatas) and record unreadable, missing or mis-sized vectors, and (with
+    `text_of`, metadata -> the text embedded today) records embedded from another text."""
     try:
         got = fetch_all(collection, ["metadatas", "embeddings", "documents"])
     except Exception as exc:  # noqa: BLE001 - any failure here is the finding
@@ -35,6 +36,16 @@ def _vectors(collection, label: str, dimension: int, problems: list[str]):
                             f"expected {dimension}")
         if not document:
             problems.append(f"{label} {record_id}: no embedded text")
+    if text_of is not None:
+        stale = 0
+        for meta, document in zip(got["metadatas"], got["documents"], strict=True):
+            try:
+                stale += bool(document) and document != text_of(meta)
+            except Exception:  # noqa: BLE001 - an unreadable record is reported elsewhere
+                continue
+        if stale:
+            problems.append(f"{label}s: {stale} record(s) were embedded from an older form of "
+                            "their text (an earlier agentlib); run `agentlib lib reindex`")
     return got["ids"], got["metadatas"]
 
 
@@ -125,7 +136,10 @@ def check(library: "Library", run_tests: bool = False) -> list[str]:
     if torn:
         return [f"{name}: the vector index cannot be read back whole (torn index files?); "
                 "run `agentlib lib reindex` to rebuild it" for name in torn]
-    ids, metas = _vectors(library.modules, "module", dimension, problems)
+    from agentlib.library.store import _from_metadata, embedding_text
+
+    ids, metas = _vectors(library.modules, "module", dimension, problems,
+                          lambda meta: embedding_text(_from_metadata(meta)))
     if library.modules.count() != len(ids):
         problems.append(f"modules: count() says {library.modules.count()}, "
                         f"but {len(ids)} records were read")
