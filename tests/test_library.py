@@ -188,6 +188,11 @@ def test_check_sees_records_embedded_from_an_older_text_and_reindex_fixes_them(l
     assert library.check() == []
     got = library.modules.get(ids=[module.id], include=["documents"])
     assert got["documents"] == [embedding_text(module)]
+    # counters are metadata-only writes: they leave text and vector as they are
+    library.modules.update(ids=[module.id], documents=[old_text],
+                           embeddings=[library.embed(old_text)])
+    library.update_counters(module.id, times_retrieved=1)
+    assert len(library.check()) == 1
 
 
 def test_check_runs_stored_tests_in_the_sandbox(library):

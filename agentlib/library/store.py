@@ -450,7 +450,7 @@ class Library:
         """Write whole records in one Chroma call; reuse stored vectors for known ids."""
         texts = [embedding_text(m) for m in modules]
         if vectors is None:
-            stored = self._stored_vectors([m.id for m in modules])
+            stored = self._stored_vectors([m.id for m in modules], texts)
             missing = [i for i, m in enumerate(modules) if m.id not in stored]
             fresh = self.embedder.embed([texts[i] for i in missing]) if missing else []
             by_index = dict(zip(missing, fresh, strict=True))
@@ -468,11 +468,14 @@ class Library:
         if self._patches is not None:
             self._patches.append((modules, None))
 
-    def _stored_vectors(self, ids: list[str]) -> dict[str, list[float]]:
-        got = self.modules.get(ids=ids, include=["embeddings"])
+    def _stored_vectors(self, ids: list[str], texts: list[str]) -> dict[str, list[float]]:
+        """Stored vectors of `ids` that were embedded from the same text (others re-embed)."""
+        got = self.modules.get(ids=ids, include=["embeddings", "documents"])
         if not got["ids"]:
             return {}
-        return {i: list(v) for i, v in zip(got["ids"], got["embeddings"], strict=True)}
+        wanted = dict(zip(ids, texts, strict=True))
+        return {i: list(v) for i, v, d in zip(got["ids"], got["embeddings"], got["documents"],
+                                              strict=True) if d == wanted.get(i)}
 
     # ------------------------------------------------------------------ maintenance
 
