@@ -9,13 +9,14 @@ the condition changes. An insight with no recorded tasks is refined unchecked (a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from agentlib.agent import prompts
 from agentlib.agent.reflect import ReflectionError, parse_condition
+from agentlib.library.insights import insight_text
 from agentlib.model import Insight
 
 
@@ -35,31 +36,21 @@ def needs_evolution(insight: Insight, min_shown: int = 2) -> bool:
     return insight.retrieved >= min_shown and insight.misled > insight.helped
 
 
-def _reached(library: Any, text: str, tasks: list[str], max_distance: float) -> int:
-    """How many of `tasks` would retrieve an insight embedded from `text`."""
-    if not tasks:
-        return 0
-    vectors = np.asarray(library.embedder.embed([text, *tasks]), dtype=np.float64)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    return int(np.sum(1.0 - vectors[1:] @ vectors[0] <= max_distance))
-
-
 def check_refinement(library: Any, old: Insight, condition: str,
                      max_distance: float) -> tuple[bool, str]:
     """Replay retrieval on the insight's recorded tasks: (accepted, what was found)."""
     if not old.misled_on:
         return True, "unchecked: no recorded tasks"
-
-    def text(cond: str) -> str:
-        return f"{old.taxonomy}\n{cond}\n{old.explanation}"
-
-    misled = [_reached(library, text(c), old.misled_on, max_distance)
-              for c in (old.condition, condition)]
-    helped = [_reached(library, text(c), old.helped_on, max_distance)
-              for c in (old.condition, condition)]
+    texts = [insight_text({**asdict(old), "condition": c}) for c in (old.condition, condition)]
+    vectors = np.asarray(library.embedder.embed(texts + old.misled_on + old.helped_on),
+                         dtype=np.float64)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    near = 1.0 - vectors[2:] @ vectors[:2].T <= max_distance  # task x (old, refined)
+    misled = near[:len(old.misled_on)].sum(axis=0)
+    helped = near[len(old.misled_on):].sum(axis=0)
     found = (f"reaches {misled[1]}/{len(old.misled_on)} misled task(s) (was {misled[0]}), "
              f"{helped[1]}/{len(old.helped_on)} helped (was {helped[0]})")
-    return misled[1] < misled[0] and helped[1] >= helped[0], found
+    return bool(misled[1] < misled[0] and helped[1] >= helped[0]), found
 
 
 def evolve_insights(library: Any, llm: Any, *, min_shown: int = 2, max_distance: float = 0.45,

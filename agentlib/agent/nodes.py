@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from typing import Any, Literal
 
 from langgraph.runtime import Runtime
@@ -15,7 +16,7 @@ from agentlib.agent.extract import ExtractionError, call_arity, extract
 from agentlib.agent.state import SolveState
 from agentlib.errors import StoreError
 from agentlib.library.code import arity, docstring, module_id, signature
-from agentlib.library.insights import select_insights
+from agentlib.library.insights import insight_text, select_insights
 from agentlib.library.store import query_text, task_gist
 from agentlib.model import Attempt, Module, TraceStep, Verdict
 from agentlib.sandbox import run as run_sandbox
@@ -35,6 +36,11 @@ def wrapper_source(entry_point: str, target: str) -> str:
             f"    return {target}(*args, **kwargs)\n")
 
 
+def _query(task: Any) -> str:
+    """The text a task searches the library and its insights with."""
+    return query_text(task.prompt, [t.source for t in task.tests])
+
+
 ARCHIVE_K = 2  # pruned modules tried for reuse per task (like retrieved ones, at any distance)
 
 
@@ -46,7 +52,7 @@ def retrieve(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
         return {"retrieved": [], "trace": _step("retrieve", "skipped", "library disabled")}
     task = state["task"]
     settings = runtime.context.settings
-    query = query_text(task.prompt, [t.source for t in task.tests])
+    query = _query(task)
     vector = library.embed(query) if library.count() else None
     found = library.search_vector(vector, settings.top_k) if vector is not None else []
     detail = ", ".join(f"{m.name} ({d:.2f})" for m, d in found) or "library is empty"
@@ -398,12 +404,10 @@ def reflect(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]
     except ReflectionError as exc:
         update.update(learned=None, trace=_step("reflect", "discarded", str(exc), start, tokens))
         return update
-    query = query_text(task.prompt, [t.source for t in task.tests])
+    query = _query(task)
     for number in reflection.misled:
         ctx.library.insights.update_counters(shown[number - 1].id, query, misled=1)
-    near = ctx.library.insights.search(
-        f"{reflection.insight.taxonomy}\n{reflection.insight.condition}\n"
-        f"{reflection.insight.explanation}", 1)
+    near = ctx.library.insights.search(insight_text(asdict(reflection.insight)), 1)
     if near and near[0][1] < 0.08:
         kept = ctx.library.insights.merge(near[0][0].id, reflection.insight)
         update.update(learned=None, trace=_step(
@@ -423,8 +427,7 @@ def finish(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     if ctx.library is not None and shown:
         first_ok = bool(state.get("solved")) and not state.get("reused") and len(
             state.get("attempts", [])) == 1
-        task = state["task"]
-        query = query_text(task.prompt, [t.source for t in task.tests])
+        query = _query(state["task"])
         for insight in shown:
             ctx.library.insights.update_counters(insight.id, query, retrieved=1,
                                                  helped=int(first_ok))

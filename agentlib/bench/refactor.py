@@ -22,23 +22,27 @@ from agentlib.config import Settings
 from agentlib.model import Task
 
 
+def _tally(results: list[Any]) -> dict[str, int]:
+    return {"tasks": len(results), "solved": sum(r.status == "solved" for r in results),
+            "reused": sum(r.decision == "reused" for r in results),
+            "llm_calls": sum(r.llm_calls for r in results)}
+
+
 def grow_library(tasks: list[Task], llm: Any, settings: Settings, store: Path,
-                 on_task: Callable[[Task, Any], None] | None = None) -> dict[str, int]:
-    """Solve `tasks` in order into a fresh library at `store`; return the totals."""
+                 on_task: Callable[[int, Task, Any], None] | None = None) -> dict[str, int]:
+    """Solve `tasks` in order into a fresh library at `store`; return the totals.
+
+    `on_task(i, task, result)` is called after the i-th task (from 1).
+    """
     from agentlib.agent import Agent
 
     agent = Agent(replace(settings, store=str(store), use_library=True), llm=llm)
-    totals = {"tasks": 0, "solved": 0, "reused": 0, "llm_calls": 0}
-    for task in tasks:
-        result = agent.solve(task)
-        totals["tasks"] += 1
-        totals["solved"] += result.status == "solved"
-        totals["reused"] += result.decision == "reused"
-        totals["llm_calls"] += result.llm_calls
+    results = []
+    for i, task in enumerate(tasks, 1):
+        results.append(agent.solve(task))
         if on_task:
-            on_task(task, result)
-    totals["library_modules"] = agent.library.count()
-    return totals
+            on_task(i, task, results[-1])
+    return {**_tally(results), "library_modules": agent.library.count()}
 
 
 def maintain(library: Any, llm: Any, *, budget: int, pruned_copy: Any = None,
@@ -81,11 +85,7 @@ def rerun(stores: dict[str, Path], tasks: list[Task], llm: Any, settings: Settin
         copy = workdir / f"rerun-{label}"
         shutil.copytree(store, copy)
         agent = Agent(replace(settings, store=str(copy), use_library=True), llm=llm)
-        results = [agent.solve(task) for task in tasks]
-        figures[label] = {"tasks": len(results),
-                          "solved": sum(r.status == "solved" for r in results),
-                          "reused": sum(r.decision == "reused" for r in results),
-                          "llm_calls": sum(r.llm_calls for r in results)}
+        figures[label] = _tally([agent.solve(task) for task in tasks])
     return figures
 
 
@@ -99,11 +99,9 @@ def refactor_benchmark(grow_tasks: list[Task], later_tasks: list[Task], llm: Any
     say = on_progress or (lambda _text: None)
     unmaintained, maintained = workdir / "unmaintained", workdir / "maintained"
     pruned = workdir / "pruned"
-    done = {"n": 0}
 
-    def on_task(task: Task, result: Any) -> None:
-        done["n"] += 1
-        say(f"grow {done['n']}/{len(grow_tasks)}: {task.id} {result.status}")
+    def on_task(i: int, task: Task, result: Any) -> None:
+        say(f"grow {i}/{len(grow_tasks)}: {task.id} {result.status}")
 
     grown = grow_library(grow_tasks, llm, settings, unmaintained, on_task)
     shutil.copytree(unmaintained, maintained)

@@ -10,8 +10,8 @@
 """
 
 from agentlib.refactor.dedup import dedup
-from agentlib.refactor.measure import measure, measure_refactor
+from agentlib.refactor.measure import measure
 from agentlib.refactor.prune import prune
 from agentlib.refactor.run import refactor_library
 
-__all__ = ["dedup", "measure", "measure_refactor", "prune", "refactor_library"]
+__all__ = ["dedup", "measure", "prune", "refactor_library"]
