@@ -82,6 +82,34 @@ def test_repair_prompt_shows_inputs_and_results(tmp_path, library, replay, built
     assert "returned" in repair_prompt and "Failures" in repair_prompt
 
 
+def test_a_restart_leaves_out_the_library_and_lessons_the_failed_attempts_saw(
+        tmp_path, library, builtin_pm):
+    # A scripted model (this test is about the prompts, not the model's answers) that always
+    # writes the same wrong function; the reflection reply it gets is discarded as malformed.
+    seen = []
+
+    class Wrong:
+        name = "scripted"
+
+        def complete(self, messages, **options):
+            from agentlib.llm import Completion
+
+            seen.append(messages)
+            return Completion("```python\ndef count_primes(n):\n    return n\n```")
+
+    library.add(scenarios.is_prime_module())
+    agent = Agent(Settings(store=str(tmp_path / "s"), llm="replay"), llm=Wrong(),
+                  library=library, pm=builtin_pm)
+    result = agent.solve(scenarios.COUNT_PRIMES)
+    assert result.status == "failed" and result.attempts == 3
+    first, repair, restart = (messages[-1]["content"] for messages in seen[:3])
+    assert "is_prime(n)" in first and "These verified functions" in first
+    assert "These verified functions" in repair or "Your function failed" in repair
+    assert "These verified functions" not in restart and "from scratch" in restart
+    assert restart.startswith("Task: " + scenarios.COUNT_PRIMES.prompt)
+    assert len(seen[2]) == 2  # system + the fresh task: no earlier conversation
+
+
 def test_composition_calls_library_module(agent, library):
     library.add(scenarios.is_prime_module())
     result = agent.solve(scenarios.COUNT_PRIMES)

@@ -92,3 +92,28 @@ def test_entry_point_and_arity_from_tests():
     assert infer_entry_point(tests) == "area"
     assert call_arity(tests, "area") == 2
     assert infer_entry_point(["assert len([1]) == 1"]) is None
+
+
+# A real reply of the 1.5B model on the bundled stream's `lcm_list` task, with `lcm(a, b)` shown
+# as a library function: it wrote `lcm` out again and no `lcm_list` at all.
+LCM_ONLY_REPLY = '''```python
+def lcm(a, b):
+    # Helper function to calculate the greatest common divisor (GCD)
+    def gcd(x, y):
+        while y:
+            x, y = y, x % y
+        return x
+
+    # Calculate LCM using the formula: lcm(a, b) = abs(a*b) // gcd(a, b)
+    return abs(a * b) // gcd(a, b)
+```'''
+
+
+def test_a_rewritten_library_function_is_not_taken_for_the_task_function():
+    with pytest.raises(ExtractionError, match="only writes out `lcm`.*does not define `lcm_list`"):
+        extract(LCM_ONLY_REPLY, "lcm_list", {"lcm"}, arity=1)
+    # Without the library, the same reply is a renamed function, but it takes two arguments
+    # where the tests pass one: rejected with a reason instead of failing every test.
+    with pytest.raises(ExtractionError, match="takes the 1 argument"):
+        extract(LCM_ONLY_REPLY, "lcm_list", arity=1)
+    assert extract(LCM_ONLY_REPLY, "lcm_pair", arity=2).renamed_from == "lcm"

@@ -198,8 +198,20 @@ def extract(text: str, name: str, library_names: set[str] | frozenset[str] = fro
         called = set().union(*(_names_used(definitions[f]) - {f} for f in functions))
         roots = [f for f in functions if f not in called and f not in HELPER_NAMES
                  and not f.startswith("test")]
+        redefined = [f for f in roots if f in library_names]
+        # A library function written out again is not the task's function under another name.
+        roots = [f for f in roots if f not in library_names]
         if not roots:
+            if redefined:
+                raise ExtractionError(
+                    f"the reply only writes out `{redefined[0]}`, which the library already "
+                    f"provides, and does not define `{name}`")
             raise ExtractionError(f"the reply does not define `{name}`")
+        if arity is not None and not any(_arity_fits(definitions[f], arity) for f in roots):
+            shown = ", ".join(f"`{f}`" for f in roots)
+            raise ExtractionError(
+                f"the reply does not define `{name}`, and no function it defines ({shown}) "
+                f"takes the {arity} argument(s) the tests pass")
         def score(f: str) -> tuple[int, int]:
             node = definitions[f]
             return (2 * (f in top_calls) + _arity_fits(node, arity) - 3 * _trivial(node),

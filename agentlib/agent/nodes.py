@@ -202,14 +202,18 @@ def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
 def generate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     """Ask the model for a new function, showing it the relevant library modules."""
     start = time.monotonic()
-    task = state["task"]
     lines = _library_lines(state)
     library = prompts.LIBRARY.format(modules=prompts.format_modules(lines)) if lines else ""
-    user = prompts.GENERATE.format(prompt=task.prompt, name=state["entry_point"],
-                                   tests=prompts.format_tests([t.source for t in task.tests]),
-                                   library=library, insights=_insights_section(state, runtime))
+    user = _task_prompt(state, library, _insights_section(state, runtime))
     messages = [{"role": "system", "content": prompts.SYSTEM}, {"role": "user", "content": user}]
     return _ask(state, runtime.context, messages, "generate", start)
+
+
+def _task_prompt(state: SolveState, library: str = "", insights: str = "") -> str:
+    task = state["task"]
+    return prompts.GENERATE.format(prompt=task.prompt, name=state["entry_point"],
+                                   tests=prompts.format_tests([t.source for t in task.tests]),
+                                   library=library, insights=insights)
 
 
 def _insights_section(state: SolveState, runtime: Runtime[SolveContext]) -> str:
@@ -240,12 +244,12 @@ def repair(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
                                                  name=state["entry_point"])
     elif len(state["attempts"]) >= 2:
         # A repair of the first answer failed too. Small models stay anchored on code they
-        # see (on MBPP, repairs after the first never passed): start afresh from the task.
-        system, task_prompt = messages
+        # see (on MBPP, repairs after the first never passed): start afresh from the task and
+        # its tests alone, without the library modules and lessons the failed attempts saw
+        # (near-but-different ones mislead a small model as much as its own code does).
         restart = prompts.RESTART.format(failures=_failures(last.verdict),
                                          name=state["entry_point"])
-        original = task_prompt["content"].split(prompts.RESTART_MARK)[0]
-        messages = [system, {**task_prompt, "content": original + restart}]
+        messages = [messages[0], {"role": "user", "content": _task_prompt(state) + restart}]
         return _ask(state, runtime.context, messages, "repair", start)
     else:
         feedback = prompts.REPAIR.format(source=state["candidate"].strip(),
