@@ -58,7 +58,7 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
                 "Sampling temperature of repairs (0: greedy); seeded per attempt."),
     SettingSpec("top_k", "AGENTLIB_TOP_K", int, 5,
                 "Library modules retrieved per task (all are tried for reuse)."),
-    SettingSpec("module_max_distance", "AGENTLIB_MODULE_MAX_DISTANCE", float, 0.4,
+    SettingSpec("module_max_distance", "AGENTLIB_MODULE_MAX_DISTANCE", float, 0.6,
                 "Cosine distance beyond which a retrieved module is not shown to the model."),
     SettingSpec("use_library", "AGENTLIB_USE_LIBRARY", bool, True,
                 "False: neither retrieve nor store (ablation)."),
