@@ -242,11 +242,13 @@ def repair(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     if last.extract_error:
         feedback = prompts.EXTRACT_FAILED.format(error=last.extract_error,
                                                  name=state["entry_point"])
-    elif len(state["attempts"]) >= 2:
-        # A repair of the first answer failed too. Small models stay anchored on code they
-        # see (on MBPP, repairs after the first never passed): start afresh from the task and
-        # its tests alone, without the library modules and lessons the failed attempts saw
-        # (near-but-different ones mislead a small model as much as its own code does).
+    elif len(state["attempts"]) >= 2 or _shown_modules(state):
+        # A repair of the first answer failed too, or the failed answer was written with
+        # library modules in view. Small models stay anchored on code they see (on MBPP,
+        # repairs after the first never passed) and are misled by near-but-different modules
+        # (on MBPP, tasks shown a module needed more attempts than without the library, and
+        # the fresh start solved them): start afresh from the task and its tests alone,
+        # without the library modules and lessons the failed attempts saw.
         restart = prompts.RESTART.format(failures=_failures(last.verdict),
                                          name=state["entry_point"])
         messages = [messages[0], {"role": "user", "content": _task_prompt(state) + restart}]
