@@ -117,3 +117,11 @@ def test_a_rewritten_library_function_is_not_taken_for_the_task_function():
     with pytest.raises(ExtractionError, match="takes the 1 argument"):
         extract(LCM_ONLY_REPLY, "lcm_list", arity=1)
     assert extract(LCM_ONLY_REPLY, "lcm_pair", arity=2).renamed_from == "lcm"
+
+
+def test_arity_check_allows_keyword_arguments_and_varargs():
+    for reply in ("def g(a, *, key=None):\n    return a", "def g(*args):\n    return args[0]",
+                  "def g(a, **kw):\n    return a", "def g(a, b=0):\n    return a"):
+        assert extract(reply, "f", arity=2).renamed_from == "g"
+    with pytest.raises(ExtractionError, match="takes the 3 argument"):
+        extract("def g(a, b=0):\n    return a", "f", arity=3)

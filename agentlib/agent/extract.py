@@ -129,7 +129,9 @@ def _arity_fits(node: ast.stmt, arity: int | None) -> bool:
         return False
     args = node.args
     positional = len(args.posonlyargs) + len(args.args)
-    return positional - len(args.defaults) <= arity and (args.vararg or arity <= positional)
+    most = positional + len(args.kwonlyargs)  # tests may pass keyword arguments
+    return (positional - len(args.defaults) <= arity
+            and bool(args.vararg or args.kwarg or arity <= most))
 
 
 def _trivial(node: ast.stmt) -> bool:
