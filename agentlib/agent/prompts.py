@@ -43,8 +43,10 @@ Failures:
 Fix the function `{name}` so every test passes. Reply with the complete corrected function in
 one ```python code block.{insights}"""
 
-RESTART_MARK = "\n\nAn earlier answer to this task failed these tests:\n"
-RESTART = RESTART_MARK + """{failures}
+RESTART = """
+
+An earlier answer to this task failed these tests:
+{failures}
 Read the task and the tests again and write `{name}` from scratch, another way."""
 
 EXTRACT_FAILED = """Your reply was rejected: {error}.
