@@ -82,7 +82,7 @@ def test_repair_prompt_shows_inputs_and_results(tmp_path, library, replay, built
     assert "returned" in repair_prompt and "Failures" in repair_prompt
 
 
-def test_an_answer_written_with_library_modules_in_view_is_retried_from_the_task_alone(
+def test_an_answer_written_with_library_modules_in_view_is_retried_without_the_library(
         tmp_path, library, builtin_pm):
     # A scripted model (this test is about the prompts, not the model's answers) that always
     # writes the same wrong function; the reflection reply it gets is discarded as malformed.
@@ -94,7 +94,7 @@ def test_an_answer_written_with_library_modules_in_view_is_retried_from_the_task
         def complete(self, messages, **options):
             from agentlib.llm import Completion
 
-            seen.append(messages)
+            seen.append((messages, options))
             return Completion("```python\ndef count_primes(n):\n    return n\n```")
 
     library.add(scenarios.is_prime_module())
@@ -102,15 +102,18 @@ def test_an_answer_written_with_library_modules_in_view_is_retried_from_the_task
                   library=library, pm=builtin_pm)
     result = agent.solve(scenarios.COUNT_PRIMES)
     assert result.status == "failed" and result.attempts == 3
-    first = seen[0][-1]["content"]
-    assert "is_prime(n)" in first and "These verified functions" in first
-    # The first answer was written with a library module in view: both retries start afresh
-    # from the task alone (no earlier conversation, no library section).
-    for messages in seen[1:3]:
-        restart = messages[-1]["content"]
-        assert len(messages) == 2
-        assert "These verified functions" not in restart and "from scratch" in restart
-        assert restart.startswith("Task: " + scenarios.COUNT_PRIMES.prompt)
+    (first, _), (plain, plain_options), (restart, restart_options) = seen[:3]
+    assert "is_prime(n)" in first[-1]["content"] and "These verified functions" in first[-1]["content"]
+    # Second attempt: the task exactly as without a library, greedy, no earlier conversation.
+    assert len(plain) == 2 and plain[-1]["content"] == (
+        "Task: " + scenarios.COUNT_PRIMES.prompt + "\n\nWrite a Python function named "
+        "`count_primes`. It must pass these tests:\n"
+        + "\n".join(t.source for t in scenarios.COUNT_PRIMES.tests) + "\n")
+    assert "temperature" not in plain_options
+    # Third: a sampled fresh start from the task and the failing cases, still no library.
+    assert len(restart) == 2 and "temperature" in restart_options
+    assert "These verified functions" not in restart[-1]["content"]
+    assert "from scratch" in restart[-1]["content"] and "count_primes(10)" in restart[-1]["content"]
 
 
 def test_composition_calls_library_module(agent, library):

@@ -160,10 +160,10 @@ def _with_closure(ctx: SolveContext, source: str, dependencies: list[str]) -> st
 
 
 def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
-         node: Literal["generate", "repair"], start: float) -> dict[str, Any]:
+         node: Literal["generate", "repair"], start: float, sample: bool = True) -> dict[str, Any]:
     """Call the model, extract a candidate and build its self-contained program."""
     options: dict[str, Any] = {"on_token": ctx.on_token} if ctx.on_token else {}
-    if node == "repair" and ctx.settings.repair_temperature > 0:
+    if node == "repair" and sample and ctx.settings.repair_temperature > 0:
         # Greedy decoding tends to repeat the failed answer; a seeded sample varies it.
         attempt = len(state.get("attempts", []))
         options.update(temperature=ctx.settings.repair_temperature, seed=attempt)
@@ -242,12 +242,16 @@ def repair(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     if last.extract_error:
         feedback = prompts.EXTRACT_FAILED.format(error=last.extract_error,
                                                  name=state["entry_point"])
-    elif len(state["attempts"]) >= 2 or _shown_modules(state):
-        # A repair of the first answer failed too, or the failed answer was written with
-        # library modules in view. Small models stay anchored on code they see (on MBPP,
-        # repairs after the first never passed) and are misled by near-but-different modules
-        # (on MBPP, tasks shown a module needed more attempts than without the library, and
-        # the fresh start solved them): start afresh from the task and its tests alone,
+    elif len(state["attempts"]) == 1 and _shown_modules(state):
+        # The first answer was written with library modules in view and failed. Small models
+        # are misled by near-but-different modules (on MBPP the agent's first attempts passed
+        # less often than without a library): ask exactly as without a library, greedily, so
+        # such a task costs one call more than it would have, not a chain of repairs.
+        messages = [messages[0], {"role": "user", "content": _task_prompt(state)}]
+        return _ask(state, runtime.context, messages, "repair", start, sample=False)
+    elif len(state["attempts"]) >= 2:
+        # A repair failed too. Small models stay anchored on code they see (on MBPP, repairs
+        # after the first never passed): start afresh from the task and its tests alone,
         # without the library modules and lessons the failed attempts saw.
         restart = prompts.RESTART.format(failures=_failures(last.verdict),
                                          name=state["entry_point"])
