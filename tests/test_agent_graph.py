@@ -116,6 +116,30 @@ def test_an_answer_written_with_library_modules_in_view_is_retried_without_the_l
     assert "from scratch" in restart[-1]["content"] and "count_primes(10)" in restart[-1]["content"]
 
 
+def test_a_plain_retry_that_passes_is_not_reflected_on(tmp_path, library, builtin_pm):
+    # A scripted model (the test is about the route): wrong with the library in view, right
+    # on the plain retry. No lesson call follows: the failure came from what was shown.
+    replies = iter(["```python\ndef count_primes(n):\n    return sum(map(is_prime, range(n))) + 1\n```",
+                    "```python\ndef count_primes(n):\n    return sum(all(k % d for d in "
+                    "range(2, k)) for k in range(2, n))\n```"])
+
+    class Scripted:
+        name = "scripted"
+
+        def complete(self, messages, **options):
+            from agentlib.llm import Completion
+
+            return Completion(next(replies))
+
+    library.add(scenarios.is_prime_module())
+    agent = Agent(Settings(store=str(tmp_path / "s"), llm="replay"), llm=Scripted(),
+                  library=library, pm=builtin_pm)
+    result = agent.solve(scenarios.COUNT_PRIMES)
+    assert result.decision == "repaired" and result.attempts == 2 and result.llm_calls == 2
+    assert "reflect" not in _nodes(result)
+    assert library.get("count_primes").dependencies == []
+
+
 def test_composition_calls_library_module(agent, library):
     library.add(scenarios.is_prime_module())
     result = agent.solve(scenarios.COUNT_PRIMES)

@@ -125,3 +125,47 @@ def test_arity_check_allows_keyword_arguments_and_varargs():
         assert extract(reply, "f", arity=2).renamed_from == "g"
     with pytest.raises(ExtractionError, match="takes the 3 argument"):
         extract("def g(a, b=0):\n    return a", "f", arity=3)
+
+
+# Real replies of the 1.5B model on the bundled stream, with `fib_list(n)` and `word_counts(text)`
+# shown as library functions: the result is kept under the function's own name, which makes
+# the name local and the call an UnboundLocalError.
+SHADOWING_REPLIES = {
+    "even_fib_sum": ('''```python
+def even_fib_sum(limit):
+    fib_list = fib_list(limit)
+    return sum(num for num in fib_list if num % 2 == 0)
+```''', "fib_list", lambda n: [0, 1, 1, 2, 3, 5, 8], 9, 10),
+    "most_common_word": ('''```python
+def most_common_word(text):
+    word_counts = word_counts(text)
+    return min(word_counts, key=word_counts.get)
+```''', "word_counts", lambda text: {"a": 2, "b": 3}, "a b b b a", "a"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHADOWING_REPLIES))
+def test_a_local_variable_hiding_a_called_library_function_is_renamed(name):
+    reply, library_name, library_function, argument, expected = SHADOWING_REPLIES[name]
+    candidate = extract(reply, name, {library_name}, arity=1)
+    assert candidate.unshadowed == [library_name]
+    assert candidate.dependencies == [library_name]
+    tree = ast.parse(candidate.source)
+    stores = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)}
+    assert library_name not in stores and f"{library_name}_value" in stores
+    calls = [n.func.id for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)]
+    assert library_name in calls
+    # It runs now: the call reaches the (stand-in) library function.
+    namespace = {library_name: library_function}
+    exec(candidate.source, namespace)
+    assert namespace[name](argument) == expected
+
+
+def test_only_a_name_called_before_it_is_assigned_is_renamed():
+    assigned_first = "def f(x):\n    g = len\n    return g(x)\n"
+    assert extract(assigned_first, "f", {"g"}, arity=1).unshadowed == []
+    parameter = "def f(g, x):\n    g = g(x)\n    return g\n"
+    assert extract(parameter, "f", {"g"}, arity=2).unshadowed == []
+    taken = "def f(x):\n    g_value = 1\n    g = g(x)\n    return g + g_value\n"
+    candidate = extract(taken, "f", {"g"}, arity=1)
+    assert candidate.unshadowed == ["g"] and "g_value_ = g(x)" in candidate.source

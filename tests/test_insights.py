@@ -75,12 +75,14 @@ def test_no_insights_means_no_reflection_and_none_shown(tmp_path, library, built
 
 def test_shown_insight_counts_help_and_misleading(tmp_path, library, builtin_pm):
     """A scripted LLM (the test is about the counters): the insight is shown, the first
-    attempt fails, the repair passes, and the reflection blames the insight."""
+    attempt and the plain retry fail, the fresh start passes, and the reflection blames the
+    insight."""
     lesson = library.insights.add(Insight(
         id="", taxonomy="numbers/arithmetic/product",
         condition="When a function combines two integers into one value.",
         explanation="Combining two integers usually means adding them, so return their sum."))
     replies = iter([
+        "```python\ndef combine(a, b):\n    return a + b\n```",
         "```python\ndef combine(a, b):\n    return a + b\n```",
         "```python\ndef combine(a, b):\n    return a * b\n```",
         GOOD + "\nMISLED: 1",
@@ -97,7 +99,8 @@ def test_shown_insight_counts_help_and_misleading(tmp_path, library, builtin_pm)
     result = _agent(tmp_path, library, Scripted(), builtin_pm).solve(scenarios.MISLEADING)
     assert result.decision == "repaired"
     assert "Lessons learned" in prompts_seen[0] and "numbers/arithmetic/product" in prompts_seen[0]
-    assert "Lessons shown to the first attempt" in prompts_seen[2]
+    assert "Lessons learned" not in prompts_seen[1] + prompts_seen[2]  # retry, fresh start
+    assert "Lessons shown to the first attempt" in prompts_seen[3]
     counted = library.insights.get(lesson.id)
     assert (counted.retrieved, counted.helped, counted.misled) == (1, 0, 1)
     # the task it misled is kept for evolution to replay retrieval on
@@ -105,6 +108,37 @@ def test_shown_insight_counts_help_and_misleading(tmp_path, library, builtin_pm)
     assert counted.misled_on[0].startswith("combine(a, b) that combines two integers")
     learned = [i for i in library.insights.list() if i.id != lesson.id]
     assert [i.taxonomy for i in learned] == ["strings/parsing/whitespace"]
+
+
+def test_plain_retry_passing_counts_the_lesson_as_misleading_without_reflecting(
+        tmp_path, library, builtin_pm):
+    """A scripted LLM (the test is about the route and the counters): the prompt with the
+    lesson fails, the same prompt without it passes, so no reflection call is made and the
+    lesson is counted as misleading on this task."""
+    lesson = library.insights.add(Insight(
+        id="", taxonomy="numbers/arithmetic/product",
+        condition="When a function combines two integers into one value.",
+        explanation="Combining two integers usually means adding them, so return their sum."))
+    replies = iter(["```python\ndef combine(a, b):\n    return a + b\n```",
+                    "```python\ndef combine(a, b):\n    return a * b\n```"])
+    prompts_seen = []
+
+    class Scripted:
+        name = "scripted"
+
+        def complete(self, messages, **options):
+            prompts_seen.append(messages)
+            return Completion(text=next(replies))
+
+    result = _agent(tmp_path, library, Scripted(), builtin_pm).solve(scenarios.MISLEADING)
+    assert result.decision == "repaired" and result.attempts == 2 and result.llm_calls == 2
+    assert "Lessons learned" in prompts_seen[0][-1]["content"]
+    assert len(prompts_seen[1]) == 2 and "Lessons learned" not in prompts_seen[1][-1]["content"]
+    assert _reflect_steps(result) == []
+    counted = library.insights.get(lesson.id)
+    assert (counted.retrieved, counted.helped, counted.misled) == (1, 0, 1)
+    assert counted.misled_on[0].startswith("combine(a, b) that combines two integers")
+    assert library.insights.count() == 1  # nothing learned
 
 
 def test_insight_helps_when_first_attempt_passes(tmp_path, library, builtin_pm):

@@ -58,6 +58,8 @@ class Candidate:
     standalone: str | None = None
     """The model's own copies of library functions kept, when it wrote any (a fallback)."""
     standalone_dependencies: list[str] = field(default_factory=list)
+    unshadowed: list[str] = field(default_factory=list)
+    """Local variables renamed because they hid a function the code calls (see `_unshadow`)."""
 
 
 def code_blocks(text: str) -> list[str]:
@@ -159,6 +161,43 @@ class _Renamer(ast.NodeTransformer):
         return node
 
 
+def _unshadow(node: ast.stmt, functions: set[str]) -> list[str]:
+    """Rename the local variables of `node` that hide a function it calls; return their names.
+
+    `counts = counts(text)` makes `counts` local to the whole function, so the call raises
+    UnboundLocalError whatever else the function does. Small models write it when they call a
+    library function and keep the result under the function's name. Only a name that is
+    called no later than its first assignment is renamed (the code could not run otherwise);
+    the local becomes `<name>_value` and the calls reach the function again.
+    """
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return []
+    args = node.args
+    params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
+    params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
+    declared = {n for s in ast.walk(node) if isinstance(s, (ast.Global, ast.Nonlocal))
+                for n in s.names}
+    taken = _names_used(node) | params
+    renamed = []
+    for name in sorted(functions - params - declared - {node.name}):
+        calls = [c.func for c in ast.walk(node)
+                 if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id == name]
+        stores = [n.lineno for n in ast.walk(node)
+                  if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
+        if not calls or not stores or min(c.lineno for c in calls) > min(stores):
+            continue
+        new = f"{name}_value"
+        while new in taken:
+            new += "_"
+        taken.add(new)
+        callees = {id(c) for c in calls}
+        for n in ast.walk(node):
+            if isinstance(n, ast.Name) and n.id == name and id(n) not in callees:
+                n.id = new
+        renamed.append(name)
+    return renamed
+
+
 def named_calls(tests: list[str]) -> Iterator[ast.Call]:
     """Yield every call of a plain name (`f(...)`) in the tests that parse, in order."""
     for test in tests:
@@ -225,6 +264,8 @@ def extract(text: str, name: str, library_names: set[str] | frozenset[str] = fro
                        for k, v in definitions.items()}
     # Keep the target and the local definitions it reaches.
     order = [name if o == renamed_from else o for o in order]
+    callables = set(library_names) | set(definitions)
+    unshadowed = [v for k in order if k in definitions for v in _unshadow(definitions[k], callables)]
 
     def assemble(library: set[str]) -> tuple[str, list[str]]:
         """Keep the target, the local definitions it reaches (not those in `library`),
@@ -268,4 +309,5 @@ def extract(text: str, name: str, library_names: set[str] | frozenset[str] = fro
     standalone, standalone_deps = assemble(set(library_names) - set(definitions))
     fallback = standalone if standalone != source else None
     return Candidate(source=source, name=name, dependencies=dependencies, renamed_from=renamed_from,
-                     standalone=fallback, standalone_dependencies=standalone_deps)
+                     standalone=fallback, standalone_dependencies=standalone_deps,
+                     unshadowed=unshadowed)

@@ -160,8 +160,12 @@ def _with_closure(ctx: SolveContext, source: str, dependencies: list[str]) -> st
 
 
 def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
-         node: Literal["generate", "repair"], start: float, sample: bool = True) -> dict[str, Any]:
-    """Call the model, extract a candidate and build its self-contained program."""
+         node: Literal["generate", "repair"], start: float, sample: bool = True,
+         phase: str | None = None) -> dict[str, Any]:
+    """Call the model, extract a candidate and build its self-contained program.
+
+    `phase` names how the candidate was asked for (default: the node), as its attempt records.
+    """
     options: dict[str, Any] = {"on_token": ctx.on_token} if ctx.on_token else {}
     if node == "repair" and sample and ctx.settings.repair_temperature > 0:
         # Greedy decoding tends to repeat the failed answer; a seeded sample varies it.
@@ -174,7 +178,7 @@ def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
     update: dict[str, Any] = {
         "messages": messages + [{"role": "assistant", "content": completion.text}],
         "llm_calls": 1, "prompt_tokens": completion.prompt_tokens,
-        "completion_tokens": completion.completion_tokens, "phase": node}
+        "completion_tokens": completion.completion_tokens, "phase": phase or node}
     try:
         candidate = extract(completion.text, entry, names - {entry},
                             call_arity([t.source for t in state["task"].tests], entry))
@@ -193,6 +197,9 @@ def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
     detail = f"calls library: {', '.join(candidate.dependencies)}" if candidate.dependencies else ""
     if candidate.renamed_from:
         detail = (detail + "; " if detail else "") + f"renamed {candidate.renamed_from} to {entry}"
+    if candidate.unshadowed:
+        detail = (detail + "; " if detail else "") + "renamed the local variable(s) " + ", ".join(
+            f"{v} (it hid the function {v})" for v in candidate.unshadowed)
     update.update(candidate=candidate.source, program=program, fallback=fallback,
                   dependencies=candidate.dependencies, extract_error=None)
     update["trace"] = _step(node, "candidate written", detail, start, tokens)
@@ -242,13 +249,15 @@ def repair(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     if last.extract_error:
         feedback = prompts.EXTRACT_FAILED.format(error=last.extract_error,
                                                  name=state["entry_point"])
-    elif len(state["attempts"]) == 1 and _shown_modules(state):
-        # The first answer was written with library modules in view and failed. Small models
-        # are misled by near-but-different modules (on MBPP the agent's first attempts passed
-        # less often than without a library): ask exactly as without a library, greedily, so
-        # such a task costs one call more than it would have, not a chain of repairs.
+    elif len(state["attempts"]) == 1 and (_shown_modules(state) or state.get("insights")):
+        # The first answer was written with library modules or lessons in view and failed.
+        # Small models are misled by near-but-different modules (on MBPP the agent's first
+        # attempts passed less often than without a library): ask exactly as without a
+        # library, greedily, so such a task costs one call more than it would have, not a
+        # chain of repairs.
         messages = [messages[0], {"role": "user", "content": _task_prompt(state)}]
-        return _ask(state, runtime.context, messages, "repair", start, sample=False)
+        return _ask(state, runtime.context, messages, "repair", start, sample=False,
+                    phase="retry")
     elif len(state["attempts"]) >= 2:
         # A repair failed too. Small models stay anchored on code they see (on MBPP, repairs
         # after the first never passed): start afresh from the task and its tests alone,
@@ -372,8 +381,14 @@ def route_after_validate(state: SolveState) -> Literal["store", "repair", "refle
 
 
 def route_after_store(state: SolveState) -> Literal["reflect", "finish"]:
-    """Reflect on a task that was solved only after a failure."""
-    return "reflect" if len(state.get("attempts", [])) > 1 else "finish"
+    """Reflect on a task that was solved only after a failure the model fixed.
+
+    Not when the plain retry passed: the same prompt without the library's modules and
+    lessons passed at once, so the failure came from what was shown, not from a mistake of
+    programming (the lessons written from such pairs were generic, and each cost a call).
+    """
+    attempts = state.get("attempts", [])
+    return "reflect" if len(attempts) > 1 and attempts[-1].origin != "retry" else "finish"
 
 
 def _first_failure(attempt: Attempt) -> str:
@@ -431,14 +446,20 @@ def reflect(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]
 
 
 def finish(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
-    """Count the shown insights' help: the task was solved on its first attempt."""
+    """Count the shown insights' help (the task was solved on its first attempt) and, without
+    reflection, their misleading (the plain retry without them passed)."""
     ctx = runtime.context
     shown = state.get("insights") or []
     if ctx.library is not None and shown:
-        first_ok = bool(state.get("solved")) and not state.get("reused") and len(
-            state.get("attempts", [])) == 1
+        attempts = state.get("attempts", [])
+        solved = bool(state.get("solved")) and not state.get("reused")
+        first_ok = solved and len(attempts) == 1
+        # The same prompt without the lessons passed where the prompt with them failed; with
+        # no module shown beside them, the lessons are what led the first attempt astray.
+        misled = (solved and len(attempts) == 2 and attempts[-1].origin == "retry"
+                  and not _shown_modules(state))
         query = _query(state["task"])
         for insight in shown:
             ctx.library.insights.update_counters(insight.id, query, retrieved=1,
-                                                 helped=int(first_ok))
+                                                 helped=int(first_ok), misled=int(misled))
     return {}

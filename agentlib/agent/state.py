@@ -12,7 +12,7 @@ class SolveState(TypedDict, total=False):
     task: Task
     entry_point: str
     max_attempts: int
-    phase: str  # the node that wrote the current candidate: generate | repair
+    phase: str  # how the current candidate was asked for: generate | repair | retry
     extract_error: str | None
     retrieved: list[Module]
     relevant: list[str]  # names of retrieved modules close enough to show to the model

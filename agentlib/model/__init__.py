@@ -129,7 +129,7 @@ class Attempt:
 
     source: str
     verdict: Verdict | None
-    origin: Literal["reuse", "generate", "repair"]
+    origin: Literal["reuse", "generate", "repair", "retry"]  # retry: the task as without a library
     module_id: str | None = None
     extract_error: str | None = None
 
