@@ -145,6 +145,25 @@ def _names_used(node: ast.AST) -> set[str]:
     return {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
 
 
+def _free_names(node: ast.AST) -> set[str]:
+    """The names a definition reads but does not bind itself: what it needs from outside.
+
+    A local variable that happens to share a library function's name (`word_counts =
+    Counter(words)`) is not a call of that function.
+    """
+    if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        return _names_used(node)
+    nodes = list(ast.walk(node))
+    bound = {a.arg for a in nodes if isinstance(a, ast.arg)}
+    bound |= {n.id for n in nodes if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+    bound |= {n.name for n in nodes if n is not node and isinstance(
+        n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))}
+    bound |= {(a.asname or a.name).split(".")[0] for n in nodes
+              if isinstance(n, (ast.Import, ast.ImportFrom)) for a in n.names}
+    bound -= {name for n in nodes if isinstance(n, ast.Global) for name in n.names}
+    return {n.id for n in nodes if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)} - bound
+
+
 class _Renamer(ast.NodeTransformer):
     def __init__(self, old: str, new: str) -> None:
         self.old, self.new = old, new
@@ -277,12 +296,12 @@ def extract(text: str, name: str, library_names: set[str] | frozenset[str] = fro
             if current in keep:
                 continue
             keep.append(current)
-            for used in _names_used(definitions[current]):
+            for used in _free_names(definitions[current]):
                 if used in definitions and used not in keep and used not in library - {current}:
                     pending.append(used)
         used_names: set[str] = set()
         for kept in keep:
-            used_names |= _names_used(definitions[kept])
+            used_names |= _free_names(definitions[kept])
         dependencies = sorted((used_names & library) - set(keep))
         import_lines: list[str] = []
         bound: set[str] = set()
