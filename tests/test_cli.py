@@ -73,6 +73,15 @@ def test_unsolved_task_exits_1_and_json_output(env):
     assert record["status"] == "failed" and record["attempts"] == 3
 
 
+def test_attempts_setting_applies_unless_the_option_overrides_it(env, monkeypatch):
+    monkeypatch.setenv("AGENTLIB_ATTEMPTS", "2")
+    record = json.loads(runner.invoke(app, _solve_args(scenarios.MISLEADING) + ["--json"]).stdout)
+    assert record["attempts"] == 2
+    record = json.loads(runner.invoke(
+        app, _solve_args(scenarios.MISLEADING) + ["--json", "--attempts", "1"]).stdout)
+    assert record["attempts"] == 1
+
+
 def test_bad_usage_exits_2(env):
     assert runner.invoke(app, ["solve", "no tests given"]).exit_code == 2
     assert runner.invoke(app, ["solve", "--bogus"]).exit_code == 2

@@ -40,7 +40,8 @@ def solve(
     workers: Annotated[int, typer.Option(min=1, help="Batch: tasks solved at once.")] = 1,
     shard_spec: Annotated[Optional[str], typer.Option(
         "--shard", help="Batch: run only slice I of N (round robin), e.g. 2/4.")] = None,
-    attempts: Annotated[int, typer.Option(min=1, help="Generate + repair attempts.")] = 3,
+    attempts: Annotated[Optional[int], typer.Option(
+        min=1, help="Generate + repair attempts [default: the `attempts` setting].")] = None,
     no_library: Annotated[bool, typer.Option(
         "--no-library", help="Neither retrieve from nor store into the library.")] = False,
     no_insights: Annotated[bool, typer.Option(
@@ -61,7 +62,8 @@ def solve(
     from agentlib.agent import Agent
 
     settings = make_settings(library, llm, model, base_url)
-    settings.attempts = attempts
+    if attempts is not None:
+        settings.attempts = attempts
     settings.use_library = not no_library
     settings.use_insights = not no_insights
     if no_repair:
