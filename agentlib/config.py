@@ -52,7 +52,7 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
                 "For replay: the recording file."),
     SettingSpec("embedder", "AGENTLIB_EMBEDDER", str, "minilm",
                 "Embedder name (minilm, or one a plugin registers)."),
-    SettingSpec("attempts", "AGENTLIB_ATTEMPTS", int, 3,
+    SettingSpec("attempts", "AGENTLIB_ATTEMPTS", int, 6,
                 "Generate + repair attempts before giving up."),
     SettingSpec("repair_temperature", "AGENTLIB_REPAIR_TEMPERATURE", float, 0.7,
                 "Sampling temperature of repairs (0: greedy); seeded per attempt."),

@@ -57,8 +57,8 @@ def test_reuse_under_another_name_is_a_wrapper(agent, library):
 
 def test_failed_candidates_are_repaired_with_the_failing_cases(agent, library, replay):
     result = agent.solve(scenarios.MISLEADING)
-    assert result.attempts == 3 and result.llm_calls == 4  # 3 attempts + 1 reflection
-    assert _nodes(result).count("repair") == 2
+    assert result.attempts == 6 and result.llm_calls == 7  # 6 attempts (default) + 1 reflection
+    assert _nodes(result).count("repair") == 5
     assert result.status == "failed" and result.decision == "failed"
     assert "combine" in result.error
     assert library.get("combine") is None  # nothing unverified is stored
@@ -101,7 +101,7 @@ def test_an_answer_written_with_library_modules_in_view_is_retried_without_the_l
     agent = Agent(Settings(store=str(tmp_path / "s"), llm="replay"), llm=Wrong(),
                   library=library, pm=builtin_pm)
     result = agent.solve(scenarios.COUNT_PRIMES)
-    assert result.status == "failed" and result.attempts == 3
+    assert result.status == "failed" and result.attempts == 6
     (first, _), (plain, plain_options), (restart, restart_options) = seen[:3]
     assert "is_prime(n)" in first[-1]["content"] and "These verified functions" in first[-1]["content"]
     # Second attempt: the task exactly as without a library, greedy, no earlier conversation.

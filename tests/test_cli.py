@@ -70,7 +70,7 @@ def test_unsolved_task_exits_1_and_json_output(env):
     result = runner.invoke(app, _solve_args(scenarios.MISLEADING) + ["--json"])
     assert result.exit_code == 1
     record = json.loads(result.stdout)
-    assert record["status"] == "failed" and record["attempts"] == 3
+    assert record["status"] == "failed" and record["attempts"] == 6  # the default
 
 
 def test_attempts_setting_applies_unless_the_option_overrides_it(env, monkeypatch):

@@ -42,7 +42,7 @@ def test_reflect_stores_an_insight_after_a_failure(tmp_path, library, builtin_pm
     stored = library.insights.list()
     assert len(stored) == 1 and "/" in stored[0].taxonomy
     assert "combine" not in (stored[0].condition + stored[0].explanation)
-    assert result.llm_calls == 4  # three attempts and one reflection
+    assert result.llm_calls == 7  # six attempts and one reflection
 
 
 def test_a_reflection_that_restates_the_task_is_discarded(tmp_path, library, builtin_pm):
