@@ -194,24 +194,24 @@ def _unshadow(node: ast.stmt, functions: set[str]) -> list[str]:
     args = node.args
     params = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     params |= {a.arg for a in (args.vararg, args.kwarg) if a is not None}
-    declared = {n for s in ast.walk(node) if isinstance(s, (ast.Global, ast.Nonlocal))
-                for n in s.names}
-    taken = _names_used(node) | params
+    nodes = list(ast.walk(node))
+    declared = {n for s in nodes if isinstance(s, (ast.Global, ast.Nonlocal)) for n in s.names}
+    names = [n for n in nodes if isinstance(n, ast.Name)]
+    callees = {id(c.func) for c in nodes if isinstance(c, ast.Call) and isinstance(c.func, ast.Name)}
+    taken = {n.id for n in names} | params
     renamed = []
     for name in sorted(functions - params - declared - {node.name}):
-        calls = [c.func for c in ast.walk(node)
-                 if isinstance(c, ast.Call) and isinstance(c.func, ast.Name) and c.func.id == name]
-        stores = [n.lineno for n in ast.walk(node)
-                  if isinstance(n, ast.Name) and n.id == name and isinstance(n.ctx, ast.Store)]
-        if not calls or not stores or min(c.lineno for c in calls) > min(stores):
+        same = [n for n in names if n.id == name]
+        calls = [n.lineno for n in same if id(n) in callees]
+        stores = [n.lineno for n in same if isinstance(n.ctx, ast.Store)]
+        if not calls or not stores or min(calls) > min(stores):
             continue
         new = f"{name}_value"
         while new in taken:
             new += "_"
         taken.add(new)
-        callees = {id(c) for c in calls}
-        for n in ast.walk(node):
-            if isinstance(n, ast.Name) and n.id == name and id(n) not in callees:
+        for n in same:
+            if id(n) not in callees:
                 n.id = new
         renamed.append(name)
     return renamed

@@ -194,12 +194,15 @@ def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
                     "dependencies": candidate.standalone_dependencies,
                     "program": _with_closure(ctx, candidate.standalone,
                                              candidate.standalone_dependencies)}
-    detail = f"calls library: {', '.join(candidate.dependencies)}" if candidate.dependencies else ""
+    notes = []
+    if candidate.dependencies:
+        notes.append(f"calls library: {', '.join(candidate.dependencies)}")
     if candidate.renamed_from:
-        detail = (detail + "; " if detail else "") + f"renamed {candidate.renamed_from} to {entry}"
+        notes.append(f"renamed {candidate.renamed_from} to {entry}")
     if candidate.unshadowed:
-        detail = (detail + "; " if detail else "") + "renamed the local variable(s) " + ", ".join(
-            f"{v} (it hid the function {v})" for v in candidate.unshadowed)
+        notes.append("renamed the local variable(s) " + ", ".join(
+            f"{v} (it hid the function {v})" for v in candidate.unshadowed))
+    detail = "; ".join(notes)
     update.update(candidate=candidate.source, program=program, fallback=fallback,
                   dependencies=candidate.dependencies, extract_error=None)
     update["trace"] = _step(node, "candidate written", detail, start, tokens)
