@@ -60,6 +60,9 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
                 "Library modules retrieved per task (all are tried for reuse)."),
     SettingSpec("module_max_distance", "AGENTLIB_MODULE_MAX_DISTANCE", float, 0.6,
                 "Cosine distance beyond which a retrieved module is not shown to the model."),
+    SettingSpec("module_code_chars", "AGENTLIB_MODULE_CODE_CHARS", int, 600,
+                "The nearest shown module's code is in the prompt when it is at most this "
+                "many characters (0: signatures, descriptions and examples only)."),
     SettingSpec("use_library", "AGENTLIB_USE_LIBRARY", bool, True,
                 "False: neither retrieve nor store (ablation)."),
     SettingSpec("test_timeout_s", "AGENTLIB_TEST_TIMEOUT_S", float, 5.0,
@@ -166,6 +169,8 @@ class Settings:
     """Library modules retrieved per task (all are tried for reuse)."""
     module_max_distance: float = _default("module_max_distance")
     """Cosine distance beyond which a retrieved module is not shown to the model."""
+    module_code_chars: int = _default("module_code_chars")
+    """The nearest shown module's code is in the prompt when at most this many characters."""
     use_library: bool = _default("use_library")
     """False: neither retrieve nor store (ablation)."""
     test_timeout_s: float = _default("test_timeout_s")

@@ -250,3 +250,74 @@ def test_own_copy_of_a_library_name_is_the_fallback_when_the_library_version_dif
     stored = library.get("count_primes")
     assert stored.dependencies == [] and "n % 2 == 1" in stored.source
     assert library.get("is_prime").source == scenarios.IS_PRIME_SOURCE  # untouched
+
+
+def _module(name: str, prompt: str, tests: list[str], source: str = "", doc: str = ""):
+    from agentlib.model import Module
+
+    return Module(id=name, name=name, source=source or f"def {name}(n):\n    return n\n",
+                  signature=f"{name}(n)", docstring=doc, tests=tests, task_prompt=prompt)
+
+
+def test_a_shown_module_reads_as_its_whole_description_and_an_example_call():
+    from agentlib.agent.nodes import module_line
+
+    words = ("Write a function word_counts(text) that returns a dict mapping each lowercase "
+             "word to how many times it occurs; words are separated by whitespace.")
+    line = module_line(_module("word_counts", words, [
+        "assert word_counts('') == {}  ", "assert word_counts('a b a') == {'a': 2, 'b': 1}"]))
+    # The request wording and the repeated signature go; the description stays whole (a cut
+    # at 100 characters hid what the function returns); the first `name(...) == value` test
+    # is the example.
+    assert line == ("word_counts(n): returns a dict mapping each lowercase word to how many "
+                    "times it occurs; words are separated by whitespace. "
+                    "Example: word_counts('') == {}")
+
+
+def test_a_shown_module_prefers_its_docstring_and_skips_tests_that_show_no_value():
+    from agentlib.agent.nodes import module_line
+
+    module = _module("is_prime", "Check whether a number is prime.",
+                     ["assert is_prime(7)", "assert not is_prime(9)", "assert other(1) == 2"],
+                     doc="True when n is prime.\nMore text.")
+    assert module_line(module) == "is_prime(n): True when n is prime."
+    module.docstring = ""
+    assert module_line(module) == "is_prime(n): Check whether a number is prime."
+
+
+def test_a_long_description_is_cut_at_a_word_boundary():
+    from agentlib.agent.nodes import module_line
+
+    prompt = "Compute " + " ".join(f"word{i}" for i in range(80)) + "."
+    line = module_line(_module("f", prompt, []))
+    described = line.removeprefix("f(n): ")
+    assert len(described) <= 202 and described.endswith(" …")
+    assert described.removesuffix(" …").split()[-1] in prompt.split()
+
+
+@pytest.mark.parametrize("budget, shown", [(0, False), (20, False), (600, True)])
+def test_the_nearest_module_s_code_is_shown_within_the_budget(tmp_path, library, builtin_pm,
+                                                              budget, shown):
+    # A scripted model (the test is about the prompt, not the answer) that writes the
+    # composition at once.
+    seen = []
+
+    class Scripted:
+        name = "scripted"
+
+        def complete(self, messages, **options):
+            from agentlib.llm import Completion
+
+            seen.append(messages)
+            return Completion("```python\ndef count_primes(n):\n"
+                              "    return sum(is_prime(k) for k in range(n))\n```")
+
+    library.add(scenarios.is_prime_module())
+    settings = Settings(store=str(tmp_path / "s"), llm="replay")
+    settings.module_code_chars = budget
+    agent = Agent(settings, llm=Scripted(), library=library, pm=builtin_pm)
+    assert agent.solve(scenarios.COUNT_PRIMES).status == "solved"
+    prompt = seen[0][-1]["content"]
+    assert "is_prime(n): " in prompt
+    assert ("The code of `is_prime`" in prompt) is shown
+    assert (scenarios.IS_PRIME_SOURCE.strip() in prompt) is shown

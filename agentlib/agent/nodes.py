@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
@@ -142,9 +143,53 @@ def _shown_modules(state: SolveState) -> list[Module]:
     return [m for m in state.get("retrieved", []) if m.name in relevant]
 
 
+def _clip(text: str, limit: int) -> str:
+    """`text` cut at a word boundary to at most `limit` characters."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def _example(module: Module, limit: int = 100) -> str:
+    """One of the module's own tests as an example call with its value (`f(5) == [0, 1]`),
+    or "" when none is an `assert name(...) == value` of at most `limit` characters."""
+    for test in module.tests:
+        try:
+            tree = ast.parse(test.strip())
+        except SyntaxError:
+            continue
+        check = tree.body[0] if len(tree.body) == 1 else None
+        if not isinstance(check, ast.Assert) or not isinstance(check.test, ast.Compare):
+            continue
+        left, ops = check.test.left, check.test.ops
+        if (len(ops) == 1 and isinstance(ops[0], ast.Eq) and isinstance(left, ast.Call)
+                and isinstance(left.func, ast.Name) and left.func.id == module.name):
+            example = ast.unparse(check.test)
+            if len(example) <= limit:
+                return example
+    return ""
+
+
+def module_line(module: Module) -> str:
+    """How a library module is shown to the model: signature, what it does, an example.
+
+    The description is the first line of the docstring, else the gist of the task the module
+    was written for, whole up to a word boundary (a cut mid-sentence hid what a function
+    returns); the example call tells a small model more about the return value than words.
+    """
+    described = module.docstring.strip().splitlines()[0] if module.docstring.strip() else ""
+    if not described:
+        described = task_gist(module.task_prompt)
+        described = re.sub(rf"^`?{re.escape(module.name)}\s*\([^)]*\)`?\s*"
+                           r"(?:(?:that|which|to)\s+)?", "", described)
+    line = f"{module.signature}: {_clip(described, 200)}"
+    example = _example(module)
+    return f"{line} Example: {example}" if example else line
+
+
 def _library_lines(state: SolveState) -> list[str]:
-    return [f"{m.signature}: {m.docstring.splitlines()[0] if m.docstring else m.task_prompt[:100]}"
-            for m in _shown_modules(state)]
+    return [module_line(m) for m in _shown_modules(state)]
 
 
 def _with_closure(ctx: SolveContext, source: str, dependencies: list[str]) -> str:
@@ -213,7 +258,13 @@ def generate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
     """Ask the model for a new function, showing it the relevant library modules."""
     start = time.monotonic()
     lines = _library_lines(state)
-    library = prompts.LIBRARY.format(modules=prompts.format_modules(lines)) if lines else ""
+    library = ""
+    if lines:
+        nearest = _shown_modules(state)[0]
+        budget = runtime.context.settings.module_code_chars
+        code = (prompts.MODULE_CODE.format(name=nearest.name, source=nearest.source.strip())
+                if len(nearest.source.strip()) <= budget else "")
+        library = prompts.LIBRARY.format(modules=prompts.format_modules(lines), code=code)
     user = _task_prompt(state, library, _insights_section(state, runtime))
     messages = [{"role": "system", "content": prompts.SYSTEM}, {"role": "user", "content": user}]
     return _ask(state, runtime.context, messages, "generate", start)

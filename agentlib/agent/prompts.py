@@ -24,6 +24,13 @@ LIBRARY = """
 These verified functions are already defined and you may call them by name (do not redefine
 or import them):
 {modules}
+{code}"""
+
+MODULE_CODE = """
+The code of `{name}`:
+```python
+{source}
+```
 """
 
 INSIGHTS = """
