@@ -316,7 +316,11 @@ def test_the_nearest_module_s_code_is_shown_within_the_budget(tmp_path, library,
     settings = Settings(store=str(tmp_path / "s"), llm="replay")
     settings.module_code_chars = budget
     agent = Agent(settings, llm=Scripted(), library=library, pm=builtin_pm)
-    assert agent.solve(scenarios.COUNT_PRIMES).status == "solved"
+    result = agent.solve(scenarios.COUNT_PRIMES)
+    assert result.status == "solved"
+    generate = next(step for step in result.trace if step.node == "generate")
+    assert generate.detail.startswith("shown: is_prime")
+    assert ("with the code of is_prime" in generate.detail) is shown
     prompt = seen[0][-1]["content"]
     assert "is_prime(n): " in prompt
     assert ("The code of `is_prime`" in prompt) is shown

@@ -206,10 +206,11 @@ def _with_closure(ctx: SolveContext, source: str, dependencies: list[str]) -> st
 
 def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
          node: Literal["generate", "repair"], start: float, sample: bool = True,
-         phase: str | None = None) -> dict[str, Any]:
+         phase: str | None = None, shown: str = "") -> dict[str, Any]:
     """Call the model, extract a candidate and build its self-contained program.
 
-    `phase` names how the candidate was asked for (default: the node), as its attempt records.
+    `phase` names how the candidate was asked for (default: the node), as its attempt records;
+    `shown` says what of the library the prompt held, for the trace.
     """
     options: dict[str, Any] = {"on_token": ctx.on_token} if ctx.on_token else {}
     if node == "repair" and sample and ctx.settings.repair_temperature > 0:
@@ -230,7 +231,8 @@ def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
     except ExtractionError as exc:
         update.update(candidate="", program="", dependencies=[], extract_error=str(exc),
                       fallback=None)
-        update["trace"] = _step(node, "unusable reply", str(exc), start, tokens)
+        detail = "; ".join(filter(None, [shown, str(exc)]))
+        update["trace"] = _step(node, "unusable reply", detail, start, tokens)
         return update
     program = _with_closure(ctx, candidate.source, candidate.dependencies)
     fallback = None
@@ -239,7 +241,7 @@ def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
                     "dependencies": candidate.standalone_dependencies,
                     "program": _with_closure(ctx, candidate.standalone,
                                              candidate.standalone_dependencies)}
-    notes = []
+    notes = [shown] if shown else []
     if candidate.dependencies:
         notes.append(f"calls library: {', '.join(candidate.dependencies)}")
     if candidate.renamed_from:
@@ -258,16 +260,22 @@ def generate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
     """Ask the model for a new function, showing it the relevant library modules."""
     start = time.monotonic()
     lines = _library_lines(state)
-    library = ""
+    library, shown = "", []
     if lines:
-        nearest = _shown_modules(state)[0]
+        modules = _shown_modules(state)
+        nearest = modules[0]
         budget = runtime.context.settings.module_code_chars
-        code = (prompts.MODULE_CODE.format(name=nearest.name, source=nearest.source.strip())
-                if len(nearest.source.strip()) <= budget else "")
+        code = ""
+        shown.append("shown: " + ", ".join(m.name for m in modules))
+        if len(nearest.source.strip()) <= budget:
+            code = prompts.MODULE_CODE.format(name=nearest.name, source=nearest.source.strip())
+            shown[-1] += f" (with the code of {nearest.name})"
         library = prompts.LIBRARY.format(modules=prompts.format_modules(lines), code=code)
+    if state.get("insights"):
+        shown.append(f"{len(state['insights'])} lesson(s)")
     user = _task_prompt(state, library, _insights_section(state, runtime))
     messages = [{"role": "system", "content": prompts.SYSTEM}, {"role": "user", "content": user}]
-    return _ask(state, runtime.context, messages, "generate", start)
+    return _ask(state, runtime.context, messages, "generate", start, shown="; ".join(shown))
 
 
 def _task_prompt(state: SolveState, library: str = "", insights: str = "") -> str:
