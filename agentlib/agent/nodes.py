@@ -188,10 +188,6 @@ def module_line(module: Module) -> str:
     return f"{line} Example: {example}" if example else line
 
 
-def _library_lines(state: SolveState) -> list[str]:
-    return [module_line(m) for m in _shown_modules(state)]
-
-
 def _with_closure(ctx: SolveContext, source: str, dependencies: list[str]) -> str:
     """The candidate preceded by the self-contained source of the library modules it calls."""
     if not dependencies or ctx.library is None:
@@ -259,17 +255,15 @@ def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
 def generate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     """Ask the model for a new function, showing it the relevant library modules."""
     start = time.monotonic()
-    lines = _library_lines(state)
+    modules = _shown_modules(state)
     library, shown = "", []
-    if lines:
-        modules = _shown_modules(state)
-        nearest = modules[0]
-        budget = runtime.context.settings.module_code_chars
-        code = ""
+    if modules:
+        nearest, code = modules[0], ""
         shown.append("shown: " + ", ".join(m.name for m in modules))
-        if len(nearest.source.strip()) <= budget:
+        if len(nearest.source.strip()) <= runtime.context.settings.module_code_chars:
             code = prompts.MODULE_CODE.format(name=nearest.name, source=nearest.source.strip())
             shown[-1] += f" (with the code of {nearest.name})"
+        lines = [module_line(m) for m in modules]
         library = prompts.LIBRARY.format(modules=prompts.format_modules(lines), code=code)
     if state.get("insights"):
         shown.append(f"{len(state['insights'])} lesson(s)")
