@@ -178,7 +178,8 @@ def module_line(module: Module) -> str:
     was written for, whole up to a word boundary (a cut mid-sentence hid what a function
     returns); the example call tells a small model more about the return value than words.
     """
-    described = module.docstring.strip().splitlines()[0] if module.docstring.strip() else ""
+    doc_lines = module.docstring.strip().splitlines()
+    described = doc_lines[0] if doc_lines else ""
     if not described:
         described = task_gist(module.task_prompt)
         described = re.sub(rf"^`?{re.escape(module.name)}\s*\([^)]*\)`?\s*"
@@ -259,9 +260,10 @@ def generate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
     library, shown = "", []
     if modules:
         nearest, code = modules[0], ""
+        source = nearest.source.strip()
         shown.append("shown: " + ", ".join(m.name for m in modules))
-        if len(nearest.source.strip()) <= runtime.context.settings.module_code_chars:
-            code = prompts.MODULE_CODE.format(name=nearest.name, source=nearest.source.strip())
+        if len(source) <= runtime.context.settings.module_code_chars:
+            code = prompts.MODULE_CODE.format(name=nearest.name, source=source)
             shown[-1] += f" (with the code of {nearest.name})"
         lines = [module_line(m) for m in modules]
         library = prompts.LIBRARY.format(modules=prompts.format_modules(lines), code=code)
