@@ -168,3 +168,23 @@ def test_each_result_reports_its_cpu_time_and_peak_memory():
     assert heavy.passed and light.passed
     assert heavy.cpu_s > 0.01 and heavy.cpu_s > light.cpu_s
     assert heavy.peak_memory_mb > 120 > light.peak_memory_mb
+
+
+def test_validation_works_when_descriptor_numbers_pass_1024():
+    # A long-lived process (a batch, the REPL, this test session) can hold more than 1024
+    # descriptors; the verdict pipe then gets a number select() refuses.
+    import os
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 1200:
+        pytest.skip(f"the descriptor limit here is {hard}, below the 1200 this test needs")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    held = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        verdict = run("def square(x):\n    return x * x\n", [Case("assert square(3) == 9")])
+    finally:
+        for fd in held:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert verdict.passed, verdict.detail

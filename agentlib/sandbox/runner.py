@@ -395,12 +395,16 @@ def run(program: str, tests: list[TestCase], limits: Limits | None = None,
 
 
 def _read_all(fd: int, deadline: float) -> bytes | None:
+    # poll, not select: select() refuses descriptor numbers of 1024 and more, which a
+    # long-lived process (a batch, the REPL, a test session) reaches.
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
     chunks: list[bytes] = []
     while True:
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return None
-        ready, _, _ = select.select([fd], [], [], remaining)
+        ready = poller.poll(remaining * 1000)
         if ready:
             chunk = os.read(fd, 1 << 16)
             if not chunk:
