@@ -115,3 +115,33 @@ def test_new_streams_are_big_enough_and_do_not_share_families():
         assert first_restated >= len(families[stream])  # building blocks come first
     assert not families["tune-1.jsonl"] & {r["family"] for r in records("compositional.jsonl")}
     assert [s for s in NEW_STREAMS if s.startswith("tune-")] == ["tune-1.jsonl"]
+
+
+# Plausible wrong programs: each passes its task's visible tests and must fail the hidden ones.
+WRONG = [
+    ("tune-1.jsonl", "strings-03", "def max_run_uppercase(s):\n    run = last = 0\n"
+     "    for c in s + 'x':\n        if c.isupper():\n            run += 1\n"
+     "        else:\n            last, run = run or last, 0\n    return last\n"),
+    ("tune-1.jsonl", "search-06", "import bisect\ndef count_between(a, lo, hi):\n"
+     "    return bisect.bisect_right(a, hi) - bisect.bisect_left(a, lo)\n"),
+    ("report-1.jsonl", "comb-01", "import math\ndef binomial(n, k):\n"
+     "    return math.comb(n, k) if k <= n else 0\n"),
+    ("report-1.jsonl", "duration-01", "def parse_duration(t):\n    total = 0\n"
+     "    for part, mul in (('h', 3600), ('m', 60), ('s', 1)):\n        if part in t:\n"
+     "            head, t = t.split(part)\n            total += int(head[-2:]) * mul\n"
+     "    return total\n"),
+    ("report-2.jsonl", "tuples-02", "def union_elements(a, b):\n    return tuple(set(a + b))\n"),
+    ("report-2.jsonl", "grids-01", "def neighbors(rows, cols, r, c):\n"
+     "    cells = [(r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1)]\n"
+     "    return [(i, j) for i, j in cells if 0 <= i < rows and 0 <= j < rows]\n"),
+    ("compositional.jsonl", "primes-01", "def is_prime(n):\n"
+     "    return n in (2, 3) or (n > 1 and n % 2 != 0 and n % 3 != 0)\n"),
+]
+
+
+@pytest.mark.parametrize(("stream", "task_id", "program"), WRONG,
+                         ids=[f"{s.split('.')[0]}:{t}" for s, t, _ in WRONG])
+def test_hidden_tests_catch_a_plausible_wrong_program(stream, task_id, program):
+    record = next(r for r in records(stream) if r["id"] == task_id)
+    assert run(program, [Case(t) for t in record["tests"]]).passed
+    assert not run(program, [Case(t) for t in record["hidden_tests"]]).passed
