@@ -75,7 +75,8 @@ def read_stream(path: str | Path, limit: int | None = None) -> list[StreamTask]:
     bad = [line.error for line in lines if line.task is None]
     if bad:
         raise TaskFormatError(f"{len(bad)} malformed task(s) in {path}; first: {bad[0]}")
-    raw = path.read_text(encoding="utf-8").splitlines()
+    with path.open(encoding="utf-8") as handle:  # numbered as read_tasks numbers them
+        raw = handle.readlines()
     out = []
     for line in lines[:limit] if limit else lines:
         record = json.loads(raw[line.line - 1])

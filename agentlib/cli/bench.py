@@ -137,7 +137,7 @@ def stream(
              "selected by the visible tests.")] = True,
     sample_temperature: Annotated[Optional[float], typer.Option(
         min=0.0, help="Temperature of the equal-compute samples after the first, greedy one "
-                      "[default: the repair_temperature setting].")] = None,
+                      "(default: the repair_temperature setting).")] = None,
     resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = 2000,
     seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
     as_json: Annotated[bool, typer.Option(
