@@ -48,6 +48,8 @@ class TaskRow:
     hidden: bool | None  # None: the task has no hidden tests
     library_size: int
     error: str | None = None
+    family: str | None = None  # set by stream benchmarks
+    budget: int | None = None  # equal-compute runs: the task's share of the LLM calls
 
 
 @dataclass
@@ -66,14 +68,32 @@ class ConfigSummary:
     wall_s: float = 0.0
     reused: int = 0
     library_size: int = 0
+    setup_s: float = 0.0  # opening the library and loading the embedder, before the first task
     rows: list[TaskRow] = field(default_factory=list)
 
     @property
     def calls_per_solved(self) -> float:
         return self.llm_calls / self.solved if self.solved else float("inf")
 
+    def add(self, row: TaskRow) -> None:
+        """Append one task's row and count it in the totals."""
+        self.rows.append(row)
+        self.tasks += 1
+        self.solved += row.status == "solved"
+        self.first_attempt += row.status == "solved" and row.attempts <= 1
+        self.reused += row.decision == "reused"
+        self.llm_calls += row.llm_calls
+        self.prompt_tokens += row.prompt_tokens
+        self.completion_tokens += row.completion_tokens
+        self.wall_s += row.wall_s
+        if row.hidden is not None:
+            self.hidden_tasks += 1
+            self.hidden_solved += row.hidden
+        self.library_size = row.library_size
 
-def _hidden_passes(program: str, hidden: list[TestCase]) -> bool:
+
+def hidden_passes(program: str, hidden: list[TestCase]) -> bool:
+    """Tell whether a program passes the held-back tests, run in the sandbox."""
     from agentlib.sandbox import run
 
     return bool(program) and run(program, hidden).passed
@@ -90,31 +110,23 @@ def run_config(name: str, tasks: list[Task], llm: Any, base: Settings, workdir: 
     settings.store = str(workdir / f"library-{name}")
     agent = Agent(settings, llm=llm)
     summary = ConfigSummary(config=name)
+    start = time.monotonic()
+    if agent.library is not None:  # a one-off cost, kept out of the first task's wall time
+        agent.library.embed("warm up")
+    summary.setup_s = round(time.monotonic() - start, 3)
     for task in tasks:
         result = agent.solve(task)
         hidden = None
         if task.hidden_tests:
-            hidden = result.status == "solved" and _hidden_passes(result.program,
-                                                                   task.hidden_tests)
+            hidden = result.status == "solved" and hidden_passes(result.program,
+                                                                 task.hidden_tests)
         size = agent.library.count() if agent.library is not None else 0
         row = TaskRow(config=name, id=task.id, status=result.status, decision=result.decision,
                       llm_calls=result.llm_calls, prompt_tokens=result.prompt_tokens,
                       completion_tokens=result.completion_tokens, wall_s=result.wall_s,
                       attempts=result.attempts, hidden=hidden, library_size=size,
                       error=result.error)
-        summary.rows.append(row)
-        summary.tasks += 1
-        summary.solved += result.status == "solved"
-        summary.first_attempt += result.status == "solved" and result.attempts <= 1
-        summary.reused += result.decision == "reused"
-        summary.llm_calls += result.llm_calls
-        summary.prompt_tokens += result.prompt_tokens
-        summary.completion_tokens += result.completion_tokens
-        summary.wall_s += result.wall_s
-        if hidden is not None:
-            summary.hidden_tasks += 1
-            summary.hidden_solved += hidden
-        summary.library_size = size
+        summary.add(row)
         if on_row:
             on_row(row)
     return summary
@@ -145,6 +157,18 @@ def environment(llm: Any) -> dict[str, Any]:
     return info
 
 
+def write_plots(directory: Path, summaries: list[ConfigSummary], env: dict[str, Any],
+                source: str) -> list[Path]:
+    """Write the line plots (none when matplotlib is not installed)."""
+    try:
+        from agentlib.bench.plots import line_figures, save
+
+        figures = line_figures(summaries, str(env.get("llm", "")), source)
+    except ImportError:
+        return []
+    return save(figures, directory)
+
+
 def write_report(directory: Path, summaries: list[ConfigSummary], env: dict[str, Any],
                  source: str) -> Path:
     """Write results.jsonl and report.md (and plots when matplotlib is available)."""
@@ -162,42 +186,8 @@ def write_report(directory: Path, summaries: list[ConfigSummary], env: dict[str,
                      f"{s.llm_calls} | {s.calls_per_solved:.2f} | {s.prompt_tokens} | "
                      f"{s.completion_tokens} | {s.wall_s:.1f} | {s.reused} | {s.library_size} |")
     lines += ["", "## Environment", "", "```json", json.dumps(env, indent=1), "```", ""]
-    plots = _plots(directory, summaries)
+    plots = write_plots(directory, summaries, env, source)
     lines += [f"![{p.stem}]({p.name})" for p in plots]
     report = directory / "report.md"
     report.write_text("\n".join(lines) + "\n")
     return report
-
-
-def _plots(directory: Path, summaries: list[ConfigSummary]) -> list[Path]:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return []
-    made = []
-    for key, title, ylabel in (("solved", "cumulative solved", "tasks solved"),
-                               ("llm_calls", "LLM calls per task", "calls"),
-                               ("library_size", "library size", "modules")):
-        fig, ax = plt.subplots(figsize=(7, 4))
-        for s in summaries:
-            if key == "solved":
-                ys, total = [], 0
-                for row in s.rows:
-                    total += row.status == "solved"
-                    ys.append(total)
-            else:
-                ys = [getattr(row, key) for row in s.rows]
-            ax.plot(range(1, len(ys) + 1), ys, label=s.config, marker="." if key != "solved" else None)
-        ax.set_title(title)
-        ax.set_xlabel("task")
-        ax.set_ylabel(ylabel)
-        ax.legend()
-        path = directory / f"{key}.png"
-        fig.tight_layout()
-        fig.savefig(path, dpi=100)
-        plt.close(fig)
-        made.append(path)
-    return made

@@ -72,6 +72,22 @@ def _summary_table(summaries) -> Table:
     return table
 
 
+def _progress(configs: list[str], total: int):
+    """A progress display on stderr (one bar per configuration) and the row callback."""
+    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TextColumn("{task.fields[stats]}"), TimeElapsedColumn()]
+    progress = Progress(*columns, console=Console(stderr=True))
+    bars = {name: progress.add_task(name, total=total, stats="") for name in configs}
+    solved = dict.fromkeys(configs, 0)
+
+    def on_row(row):
+        solved[row.config] += row.status == "solved"
+        progress.update(bars[row.config], advance=1,
+                        stats=f"solved {solved[row.config]} · last {row.decision}")
+
+    return progress, on_row
+
+
 def _run(file: Path, configs: list[str], report: Path | None, limit: int | None,
          llm: str | None, model: str | None, base_url: str | None) -> list:
     from agentlib.agent import Agent
@@ -80,17 +96,8 @@ def _run(file: Path, configs: list[str], report: Path | None, limit: int | None,
     tasks = _load(file, limit)
     settings = make_settings(llm=llm, model=model, base_url=base_url)
     model_llm = Agent(settings).llm()
-    columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TextColumn("{task.fields[stats]}"), TimeElapsedColumn()]
-    with Progress(*columns, console=Console(stderr=True)) as progress:
-        bars = {name: progress.add_task(name, total=len(tasks), stats="") for name in configs}
-        solved = dict.fromkeys(configs, 0)
-
-        def on_row(row):
-            solved[row.config] += row.status == "solved"
-            progress.update(bars[row.config], advance=1,
-                            stats=f"solved {solved[row.config]} · last {row.decision}")
-
+    progress, on_row = _progress(configs, len(tasks))
+    with progress:
         summaries = run_configs(tasks, configs, model_llm, settings, on_row)
     console.print(_summary_table(summaries))
     if report is not None:
@@ -118,10 +125,24 @@ def tasks(
 
 @app.command("stream")
 def stream(
-    file: Annotated[Path, typer.Argument(help="Task stream (default: the bundled "
-                                              "compositional stream).")] = BUNDLED_STREAM,
-    report: Annotated[Optional[Path], typer.Option(help="Report directory.")] = None,
+    files: Annotated[Optional[list[Path]], typer.Argument(
+        help="Task stream(s), each solved from an empty library, one after another (default: "
+             "the bundled compositional stream).", show_default=False)] = None,
+    report: Annotated[Optional[Path], typer.Option(
+        help="Report directory (one sub-directory per stream when there are several).")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N tasks.")] = None,
+    equal_compute: Annotated[bool, typer.Option(
+        "--equal-compute/--no-equal-compute",
+        help="Also run no-library at equal compute: the agent's LLM calls spent as samples "
+             "selected by the visible tests.")] = True,
+    sample_temperature: Annotated[Optional[float], typer.Option(
+        min=0.0, help="Temperature of the equal-compute samples after the first, greedy one "
+                      "(default: the repair_temperature setting).")] = None,
+    resamples: Annotated[int, typer.Option(min=100, help="Bootstrap resamples.")] = 2000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    as_json: Annotated[bool, typer.Option(
+        "--json", help="Print the figures as JSON (a list, one object per stream) instead of "
+                       "tables.")] = False,
     ablate: Annotated[Optional[str], typer.Option(
         help="`insights`: compare with and without insights instead of with and without "
              "the library.")] = None,
@@ -129,21 +150,74 @@ def stream(
     model: ModelOpt = None,
     base_url: BaseURLOpt = None,
 ) -> None:
-    """Run a task stream with a growing library and with --no-library; print the ratios."""
+    """Run task streams with a growing library, without one, and without one at equal compute;
+    print hidden-test passes, LLM calls, tokens and wall time with bootstrap intervals."""
+    files = files or [BUNDLED_STREAM]
     if ablate == "insights":
-        with_insights, without = _run(file, ["agent", "no-insights"], report, limit, llm,
-                                      model, base_url)
-        for s in (with_insights, without):
-            console.print(f"{s.config}: first-attempt success {s.first_attempt}/{s.tasks}, "
-                          f"attempts {sum(r.attempts for r in s.rows)}, solved {s.solved}")
+        for file in files:
+            with_insights, without = _run(file, ["agent", "no-insights"], report, limit, llm,
+                                          model, base_url)
+            for s in (with_insights, without):
+                console.print(f"{s.config}: first-attempt success {s.first_attempt}/{s.tasks}, "
+                              f"attempts {sum(r.attempts for r in s.rows)}, solved {s.solved}")
         return
     if ablate:
         raise typer.BadParameter("only `insights` can be ablated here", param_hint="--ablate")
-    summaries = _run(file, ["agent", "no-library"], report, limit, llm, model, base_url)
-    agent, bare = summaries
-    calls = agent.calls_per_solved / bare.calls_per_solved if bare.solved else float("nan")
-    console.print(f"LLM calls per solved task, library / no library: {calls:.2f} "
-                  f"(goal ≤ 0.5); solved {agent.solved} vs {bare.solved} (goal ≥)")
+    import json
+
+    from agentlib.agent import Agent
+    from agentlib.bench.stream import read_stream, run_stream, stream_figures
+    from agentlib.bench.stream_report import write_stream_report
+    from agentlib.bench.tasks import environment
+
+    streams = [(file, read_stream(file, limit)) for file in files]
+    settings = make_settings(llm=llm, model=model, base_url=base_url)
+    model_llm = Agent(settings).llm()
+    configs = ["agent", "no-library"] + (["equal-compute"] if equal_compute else [])
+    results = []
+    for file, tasks in streams:
+        progress, on_row = _progress(configs, len(tasks))
+        with progress:
+            run = run_stream(str(file), tasks, model_llm, settings, equal_compute=equal_compute,
+                             temperature=sample_temperature, on_row=on_row)
+        figures = stream_figures(run, resamples=resamples, seed=seed)
+        results.append(figures)
+        if report is not None:
+            where = report if len(streams) == 1 else report / file.stem
+            path = write_stream_report(where, run, figures, environment(model_llm))
+            Console(stderr=True).print(f"report: {path}")
+        if not as_json:
+            _print_stream(figures)
+    if as_json:
+        typer.echo(json.dumps(results, indent=1))
+
+
+def _print_stream(figures: dict) -> None:
+    from agentlib.bench.stream_report import COLUMNS, cell, group_rows, verdict_lines
+
+    level = int(100 * figures["bootstrap"]["level"])
+    table = Table(title=f"{figures['stream']} ({figures['tasks']} tasks; {level}% bootstrap "
+                        "intervals over tasks)")
+    for column in COLUMNS:
+        table.add_column(column, justify="left" if column == "configuration" else "right")
+    for row in group_rows(figures):
+        table.add_row(*row)
+    console.print(table)
+    names = list(figures["configs"])
+    families = Table(title="per family: hidden-test passes % and LLM calls")
+    for column in ["family", "tasks", *[f"hidden {n}" for n in names],
+                   *[f"{d.replace(' - ', ' − ')} (pts)" for d in figures["differences"]],
+                   *[f"calls {n}" for n in names]]:
+        families.add_column(column, justify="right")
+    for name, group in figures["families"].items():
+        configs, diffs = group["configs"], group["differences"]
+        families.add_row(name, str(group["tasks"]),
+                         *[f"{configs[n]['hidden']['value']:.0f}" for n in names],
+                         *[cell(d["hidden_points"], "hidden_points", True) for d in diffs.values()],
+                         *[f"{configs[n]['llm_calls']['value']:.0f}" for n in names])
+    console.print(families)
+    for line in verdict_lines(figures):
+        console.print(line)
 
 
 @app.command("refactor")
