@@ -47,6 +47,23 @@ def reference():
     return SentenceTransformerEmbedder()
 
 
+@pytest.fixture
+def release_stores(tmp_path):
+    """Afterwards, stop the Chroma systems of the stores under tmp_path: each holds ~10 open
+    files for the life of the process, and the suite runs close to the 1024 that select() takes."""
+    yield
+    from chromadb.api.shared_system_client import SharedSystemClient
+
+    from agentlib.library import chroma
+
+    for key in [k for k in chroma._HANDLES if k.startswith(str(tmp_path))]:
+        chroma._HANDLES.pop(key)
+        SharedSystemClient._identifier_to_refcount.pop(key, None)
+        system = SharedSystemClient._identifier_to_system.pop(key, None)
+        if system is not None:
+            system.stop()
+
+
 def _tasks() -> list[dict]:
     return [json.loads(line) for line in STREAM.read_text().splitlines() if line.strip()]
 
@@ -97,8 +114,8 @@ def _top5(library: Library) -> list[list[str]]:
             for t in _tasks()]
 
 
-def test_same_top5_on_the_bundled_stream_and_old_libraries_open_clean(tmp_path, embedder,
-                                                                      reference, monkeypatch):
+def test_same_top5_on_the_bundled_stream_and_old_libraries_open_clean(
+        tmp_path, embedder, reference, monkeypatch, release_stores):
     modules = _stream_modules()
     assert len({m.name for m in modules}) == len(modules) == 40
     old = Library(str(tmp_path / "old"), reference)   # a library built before: torch vectors
