@@ -51,7 +51,8 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
     SettingSpec("recordings", "AGENTLIB_RECORDINGS", str, "",
                 "For replay: the recording file."),
     SettingSpec("embedder", "AGENTLIB_EMBEDDER", str, "minilm",
-                "Embedder name (minilm, or one a plugin registers)."),
+                "Embedder name: minilm (numpy), minilm-st (the same model through "
+                "sentence-transformers), or one a plugin registers."),
     SettingSpec("attempts", "AGENTLIB_ATTEMPTS", int, 6,
                 "Generate + repair attempts before giving up."),
     SettingSpec("repair_temperature", "AGENTLIB_REPAIR_TEMPERATURE", float, 0.7,
@@ -160,7 +161,7 @@ class Settings:
     recordings: str = _default("recordings")
     """For replay: the recording file."""
     embedder: str = _default("embedder")
-    """Embedder name (minilm, or one a plugin registers)."""
+    """Embedder name: minilm (numpy), minilm-st (sentence-transformers), or a plugin's."""
     attempts: int = _default("attempts")
     """Generate + repair attempts before giving up."""
     repair_temperature: float = _default("repair_temperature")

@@ -12,8 +12,8 @@ from rich.table import Table
 
 from agentlib.cli.options import BaseURLOpt, LLMOpt, ModelOpt, make_settings
 
-app = typer.Typer(help="Benchmarks that print figures: sandbox, store, reuse, tasks, stream, "
-                       "refactor.",
+app = typer.Typer(help="Benchmarks that print figures: sandbox, store, reuse, coldstart, tasks, "
+                       "stream, refactor.",
                   no_args_is_help=True)
 console = Console()
 
@@ -43,6 +43,38 @@ def reuse(runs: Annotated[int, typer.Option(min=3, help="Timed solves.")] = 20) 
     from agentlib.bench.reuse import reuse_benchmark
 
     reuse_benchmark(runs)
+
+
+@app.command("coldstart")
+def coldstart(
+    runs: Annotated[int, typer.Option(min=1, help="Timed cold runs of each command.")] = 5,
+    embedder: Annotated[str, typer.Option(help="Embedder the commands use.")] = "minilm",
+) -> None:
+    """Cold-process wall time of --help, lib list, lib search and a reused solve, vs bare python."""
+    from agentlib.bench.coldstart import BASELINE, coldstart_benchmark
+
+    with console.status("timing cold processes…"):
+        figures = coldstart_benchmark(runs, embedder)
+    base = next(t for t in figures.commands if t.name == BASELINE).median_s
+    table = Table(title=f"cold start (median of {figures.runs}, embedder {figures.embedder})")
+    for column in ("command", "median s", "min s", "max s", "over python s"):
+        table.add_column(column, justify="left" if column == "command" else "right")
+    for t in figures.commands:
+        table.add_row(t.name, f"{t.median_s:.3f}", f"{min(t.times_s):.3f}",
+                      f"{max(t.times_s):.3f}", "—" if t.name == BASELINE
+                      else f"{t.median_s - base:.3f}")
+    console.print(table)
+    console.print(f"solve: LLM calls per run {figures.solve_llm_calls} (decision: reused)")
+    console.print(f"slowest: {figures.slowest} — python -X importtime, top "
+                  f"{len(figures.imports)} by cumulative (all imports "
+                  f"{figures.import_total_s:.3f} s):", highlight=False)
+    imports = Table()
+    for column in ("module", "cumulative s", "self s"):
+        imports.add_column(column, justify="left" if column == "module" else "right")
+    for row in figures.imports:
+        imports.add_row("  " * row.depth + row.module, f"{row.cumulative_s:.3f}",
+                        f"{row.self_s:.3f}")
+    console.print(imports)
 
 
 def _load(file: Path, limit: int | None):

@@ -43,6 +43,13 @@ def _minilm():
     return MiniLMEmbedder()
 
 
+def _minilm_st():
+    from agentlib.library.embed import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder()
+
+
 @hookimpl
 def register_embedders(register):
     register("minilm", _minilm)
+    register("minilm-st", _minilm_st)

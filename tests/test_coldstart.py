@@ -1,0 +1,50 @@
+"""`agentlib bench coldstart`: the structure of what it prints (its timings are not asserted).
+
+Everything is real: the commands run as cold `python -m agentlib` processes against a library
+built through the real `Library`; the solve runs under the replay backend with no recordings,
+so it can only pass by reusing the stored module.
+"""
+
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from agentlib.bench.coldstart import COMMANDS, parse_importtime
+from agentlib.cli import app
+
+SAMPLE = """import time: self [us] | cumulative | imported package
+import time:       120 |        120 |   _io
+import time:      2500 |       4000 |     numpy._core
+import time:       900 |       4900 |   numpy
+import time:        80 |       5100 | agentlib
+something else on stderr
+"""
+
+
+def test_parse_importtime_reads_depth_and_seconds():
+    rows = parse_importtime(SAMPLE)
+    assert [(r.module, r.depth) for r in rows] == [("_io", 1), ("numpy._core", 2),
+                                                   ("numpy", 1), ("agentlib", 0)]
+    assert rows[2].self_s == 0.0009 and rows[2].cumulative_s == 0.0049
+
+
+def test_bench_coldstart_prints_every_command_and_the_import_breakdown(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "200")
+    result = CliRunner().invoke(app, ["bench", "coldstart", "--runs", "1"])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    for name in COMMANDS:
+        row = next(line for line in lines if f" {name} " in line)
+        numbers = re.findall(r"\d+\.\d{3}", row)
+        assert len(numbers) == (3 if name == "python -c pass" else 4), row
+    assert "solve: LLM calls per run [0] (decision: reused)" in result.output
+    title = next(line for line in lines if "python -X importtime" in line)
+    assert re.search(r"slowest: agentlib \S+", title) and "top 15 by cumulative" in title
+    after = lines[lines.index(title):]
+    import_rows = [line for line in after if re.search(r"│ +\S.* │ +\d+\.\d{3} │ +\d+\.\d{3} │",
+                                                       line)]
+    assert len(import_rows) == 15
+    cumulative = [float(re.findall(r"\d+\.\d{3}", row)[-2]) for row in import_rows]
+    assert cumulative == sorted(cumulative, reverse=True)
