@@ -19,6 +19,7 @@ from __future__ import annotations
 import ast
 import builtins
 import io
+import itertools
 import keyword
 import re
 import tokenize
@@ -40,8 +41,13 @@ _CONNECTORS = ("and", "but", "because", "since", "as", "while", "whereas", "when
                "then", "for", "which", "where")
 _FOLLOW = re.compile(
     r"(?:\s*[.;:!?](?=\s|$|`|\*)|\s*,|[)\]}`*]|['\"](?=\s|$|[.,;:!?)\]])|\s+#|\s+\(|\s+[—–]|\s+--?\s|"
-    rf"\s+(?:{'|'.join(_CONNECTORS)}|explanation)\b|\s+[A-Za-z_]\w*\(|\s*$)", re.IGNORECASE)
-_LITERAL_START = re.compile(r"\s*(?:and\b\s*)?(?:[-+\d'\"\[({]|True\b|False\b|None\b)")
+    rf"\s+(?:{'|'.join(_CONNECTORS)}|explanation)\b|\s+[A-Za-z_]\w* ?\(|\s*$)", re.IGNORECASE)
+_LITERAL_START = re.compile(r"\s*(?:[-+\d'\"\[({]|True\b|False\b|None\b)")
+_NUMBER = r"(?:0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?j?"
+_ATOM = re.compile(rf"[-+]?[ \t]*{_NUMBER}|True\b|False\b|None\b")
+_STRING_PREFIX = re.compile(r"(?:[bBrRuU]|[bB][rR]|[rR][bB])?['\"]")
+_LONGEST_LINE = 20_000  # longer lines are not read (the scan is quadratic in the worst case)
+_STRING = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _DEF = re.compile(r"\bdef\s+([A-Za-z_]\w*)\s*\(([^)]*)\)")
 _MENTION = re.compile(r"`([A-Za-z_]\w*)\(\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)?\s*\)`")
@@ -110,13 +116,10 @@ def find_examples(text: str, entry_point: str | None = None) -> list[Example]:
 def _inline_examples(text: str) -> list[tuple[int, Example]]:
     found = []
     offset = 0
-    in_fence = False
     for line in text.splitlines(keepends=True):
         start, offset = offset, offset + len(line)
-        if _FENCE.match(line):
-            in_fence = not in_fence
-            continue
-        if line.lstrip().startswith((">>>", "... ")):
+        if _FENCE.match(line) or line.lstrip().startswith((">>>", "... ")) or \
+                len(line) > _LONGEST_LINE:
             continue
         position = 0
         while (match := _CALL.search(line, position)) is not None:
@@ -173,18 +176,9 @@ def _closing(text: str, open_at: int) -> int | None:
 
 
 def _string_end(text: str, i: int) -> int | None:
-    quote = text[i]
-    i += 1
-    while i < len(text):
-        if text[i] == "\\":
-            i += 2
-            continue
-        if text[i] == quote:
-            return i + 1
-        if text[i] == "\n":
-            return None
-        i += 1
-    return None
+    """Return the index just past the one-line string literal whose quote is at `i`."""
+    match = _STRING.match(text, i)
+    return match.end() if match else None
 
 
 def _callable_name(name: str) -> bool:
@@ -208,60 +202,60 @@ def _stands_alone(before: str) -> bool:
                      stripped) is None
 
 
-def _literal_call(source: str, name: str) -> bool:
+def _parse(source: str) -> ast.expr | None:
     try:
-        node = ast.parse(source, mode="eval").body
-    except SyntaxError:
-        return False
+        return ast.parse(source, mode="eval").body
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
+def _literal_call(source: str, name: str) -> bool:
+    node = _parse(source)
     if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
             and node.func.id == name):
         return False
-    values = [*node.args, *(k.value for k in node.keywords)]
-    if any(isinstance(a, ast.Starred) for a in node.args) or any(
-            k.arg is None for k in node.keywords):
-        return False
-    return all(_is_literal(v) for v in values)
+    if any(k.arg is None for k in node.keywords):
+        return False  # **kwargs (a starred argument is no literal either)
+    return all(_is_literal(v) for v in [*node.args, *(k.value for k in node.keywords)])
 
 
-def _is_literal(node: ast.AST | str) -> bool:
+def _is_literal(node: ast.AST) -> bool:
+    """Tell whether `node` is a literal with no `...` in it (`[1, 2, ...]` is prose)."""
     try:
         ast.literal_eval(node)
     except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         return False
-    return True
+    return not any(isinstance(n, ast.Constant) and n.value is Ellipsis for n in ast.walk(node))
 
 
 def _literal_prefix(line: str, start: int, call: str) -> tuple[str | None, int]:
-    """Return the longest literal at `start` that ends where an example may end, and its end."""
+    """Return the literal at `start` when it ends where an example may end, and its end."""
     text = line[start:].rstrip("\r\n")
-    for end in range(min(len(text), 2000), 0, -1):
-        follow = text[end:]
-        if end < len(text) and not text[end].isspace() and text[end] not in ".,;:!?)]}`'\"*#" \
-                or text[end - 1].isspace():
-            continue
-        source = text[:end].strip()
-        if not source or not _FOLLOW.match(follow):
-            continue
-        if re.fullmatch(r"[-+]?\d+\.", source):
-            source = source[:-1]  # "=> 6." ends a sentence
-        value = _value_source(source, call)
-        if value is None:
-            continue
-        if (follow.lstrip().startswith(",") or re.match(r"\s+and\b", follow)) and \
-                _LITERAL_START.match(follow.lstrip()[1:] if follow.lstrip().startswith(",")
-                                     else follow.lstrip()[3:]):
-            return None, start + end  # "returns 3, 1" or "returns 3 and 1": which is it?
-        return value, start + end
-    return None, start
+    if text[:1] in ("(", "[", "{"):
+        end = _closing(text, 0)
+    elif (quote := _STRING_PREFIX.match(text)) is not None:
+        end = _string_end(text, quote.end() - 1)
+    else:
+        end = atom.end() if (atom := _ATOM.match(text)) is not None else None
+    if end is None:
+        return None, start
+    source, follow = text[:end].strip(), text[end:]
+    if re.fullmatch(r"[-+]?\d+\.", source):
+        source, follow = source[:-1], "." + follow  # "=> 6." ends a sentence
+    if follow.lstrip()[:1] in ("'", '"') and follow[:1].isspace():
+        return None, start + end  # implicit concatenation: 'ab' 'cd'
+    after = re.match(r"\s*,|\s+and\b", follow)
+    if after is not None and _LITERAL_START.match(follow[after.end():]):
+        return None, start + end  # "returns 3, 1" or "returns 3 and 1": which is it?
+    if not _FOLLOW.match(follow):
+        return None, start + end
+    return _value_source(source, call), start + end
 
 
 def _value_source(source: str, call: str = "") -> str | None:
     """Return `source` when it is one unambiguous literal, else None."""
-    try:
-        node = ast.parse(source, mode="eval").body
-    except SyntaxError:
-        return None
-    if not _is_literal(node) or _adjacent_strings(source):
+    node = _parse(source)
+    if node is None or not _is_literal(node) or _adjacent_strings(source):
         return None
     if isinstance(node, ast.Tuple) and _closing(source, 0) != len(source):
         return None  # a bare tuple (`1, 2` or `(1, 2),`) reads as several values
@@ -304,19 +298,15 @@ def _tolerance(written: str) -> float:
 
 
 def _is_plain(source: str) -> bool:
-    node = ast.parse(source, mode="eval").body
-    return isinstance(node, (ast.Call, ast.Name, ast.Subscript, ast.Attribute))
+    return isinstance(_parse(source), (ast.Call, ast.Name, ast.Subscript, ast.Attribute))
 
 
 def _doctest_examples(text: str) -> list[tuple[int, Example]]:
     """Read `>>> expr` lines with the value on the lines below (up to a blank line)."""
     # A closing docstring quote right under the value would join it (same length: offsets hold).
     lines = text.replace('"""', "\n  ").replace("'''", "\n  ").splitlines(keepends=True)
-    found, offset = [], 0
-    starts = []
-    for line in lines:
-        starts.append(offset)
-        offset += len(line)
+    starts = [0, *itertools.accumulate(len(line) for line in lines)]
+    found = []
     for i, line in enumerate(lines):
         prompt = re.match(r"\s*>>> ?(.*)$", line.rstrip("\r\n"))
         if prompt is None or (i + 1 < len(lines) and lines[i + 1].lstrip().startswith("... ")):
@@ -336,9 +326,8 @@ def _doctest_example(source: str, want: str) -> Example | None:
     source, directive = _without_comment(source)
     if directive:
         return None  # `# doctest: +SKIP`, `+ELLIPSIS`…: the output is not checked as shown
-    try:
-        node = ast.parse(source, mode="eval").body
-    except SyntaxError:
+    node = _parse(source)
+    if node is None:
         return None
     calls = [n.func.id for n in ast.walk(node)
              if isinstance(n, ast.Call) and isinstance(n.func, ast.Name)
@@ -348,12 +337,8 @@ def _doctest_example(source: str, want: str) -> Example | None:
         return None  # no call of the task's function, or a name set by an earlier line
     if "print" in names or not want:
         return None  # printed output is not a return value
-    if "\n" in want:
-        want = " ".join(want.split("\n"))
-    value = _value_source(want, source)
-    if value is None:
-        return None
-    return Example(calls[0], source, value, ">>>")
+    value = _value_source(" ".join(want.split("\n")), source)
+    return Example(calls[0], source, value, ">>>") if value is not None else None
 
 
 def _without_comment(source: str) -> tuple[str, bool]:
@@ -417,11 +402,10 @@ def _input_call(name: str, given: str, params: list[str] | None) -> str | None:
     call = f"{name}({given})"
     if not given or not _literal_call(call, name):
         return None
-    node = ast.parse(call, mode="eval").body
-    if not node.keywords:
-        return call
-    if params is None:
-        return call  # "Input: nums = [1, 2], k = 1" with no signature: the names are the spec
+    node = _parse(call)
+    assert isinstance(node, ast.Call)
+    if not node.keywords or params is None:
+        return call  # named inputs and no signature: the names are part of the spec
     keys = [k.arg for k in node.keywords]
     if node.args or sorted(keys) != sorted(params):
         return None  # named inputs that do not match the signature

@@ -154,9 +154,9 @@ def _call_key(source: str) -> tuple:
             tuple(sorted((k.arg, repr(ast.literal_eval(k.value))) for k in node.keywords)))
 
 
-def build(mbpp: Path, out: Path) -> dict:
+def build(mbpp: Path, out: Path, train_tasks: int = TRAIN_TASKS) -> dict:
     """Write the development set under `out` and return the checks' figures."""
-    tasks = load(mbpp, "sanitized-validation") + load(mbpp, "sanitized-train")[:TRAIN_TASKS]
+    tasks = load(mbpp, "sanitized-validation") + load(mbpp, "sanitized-train")[:train_tasks]
     out.mkdir(parents=True, exist_ok=True)
     files = {True: (out / "with-examples.jsonl").open("w", encoding="utf-8"),
              False: (out / "no-examples.jsonl").open("w", encoding="utf-8")}
@@ -207,7 +207,8 @@ def _function(task: MbppTask) -> str:
 def measure(mbpp: Path) -> dict[str, dict[str, int]]:
     """Render every validation and train task in every notation and layout; count per notation."""
     tasks = [t for split in ("full-validation", "full-train", "sanitized-validation",
-                             "sanitized-train") for t in load(mbpp, split) if t.examples]
+                             "sanitized-train") if (mbpp / f"{split}.jsonl").exists()
+             for t in load(mbpp, split) if t.examples]
     table: dict[str, Counter] = {n: Counter() for n in NOTATIONS}
     for task in tasks:
         for notation in NOTATIONS:

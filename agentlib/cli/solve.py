@@ -25,7 +25,9 @@ err_console = Console(stderr=True)
 
 
 def solve(
-    prompt: Annotated[Optional[str], typer.Argument(help="The task, in words.")] = None,
+    prompt: Annotated[Optional[str], typer.Argument(
+        help="The task, in words; without --test, its examples (`f(1) => 2`, `>>> f(1)`…) "
+             "become the tests.")] = None,
     test: Annotated[Optional[list[str]], typer.Option(
         "--test", "-t", help="A test such as \"assert f(2) == 4\" (repeatable).")] = None,
     entry_point: Annotated[Optional[str], typer.Option(
