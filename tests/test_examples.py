@@ -196,3 +196,53 @@ def test_long_lines_and_unbalanced_text_do_not_break_the_reader():
     assert derived_of("f(" * 3000 + "1" + ")" * 2999 + " => 2") == []
     assert derived_of("f('unterminated => 2") == []
     assert derived_of("f(1) => [" + "1, " * 1000 + "2]")[0].endswith("2]")
+
+
+# Snippets in the styles of docstrings, tickets and kata sites, written after the parser and
+# not tuned to it (the first run read them all as listed): (text, entry point, tests).
+REALISTIC = [
+    ("Create a function that takes a number and returns its square.\n\nExamples\n"
+     "square(3) ➞ 9\n\nsquare(-4) ➞ 16\n\nNotes\nN/A", None,
+     ["assert square(3) == 9", "assert square(-4) == 16"]),
+    ("Return the number of words.\n\n    count_words('a b c')  # returns 3\n"
+     "    count_words('')       # returns 0", None,
+     ["assert count_words('a b c') == 3", "assert count_words('') == 0"]),
+    ('Reverse a string, e.g. `rev("abc")` should return `"cba"`.', None,
+     ['assert rev("abc") == "cba"']),
+    ("Write is_leap(year). is_leap(2000) is True, is_leap(1900) is False.", None,
+     ["assert is_leap(2000) == True", "assert is_leap(1900) == False"]),
+    ('Example:\n\n    Input: "hello"\n    Output: "olleh"', "reverse_string",
+     ['assert reverse_string("hello") == "olleh"']),
+    ("Example 1:\nInput: nums = [1,2,3,1]\nOutput: true", "contains_duplicate", []),
+    ("celsius(212) -> 100.0\ncelsius(32) -> 0.0", None,
+     ["assert abs(celsius(212) - 100.0) <= 0.05", "assert abs(celsius(32) - 0.0) <= 0.05"]),
+    ("For instance, chunk([1,2,3,4,5], 2) gives [[1,2],[3,4],[5]].", None,
+     ["assert chunk([1,2,3,4,5], 2) == [[1,2],[3,4],[5]]"]),
+    ("`title_case('hello world')` → `'Hello World'`", None,
+     ["assert title_case('hello world') == 'Hello World'"]),
+    ("digits(1234) = [1, 2, 3, 4] and digits(0) = [0]", None,
+     ["assert digits(1234) == [1, 2, 3, 4]", "assert digits(0) == [0]"]),
+    ("If the list is empty, first([]) should return None.", None, ["assert first([]) is None"]),
+    ("Returns a tuple (quotient, remainder): qr(7, 2) == (3, 1)", None,
+     ["assert qr(7, 2) == (3, 1)"]),
+    ("Calling fizz(15) must return 'FizzBuzz', fizz(3) must return 'Fizz'.", None,
+     ["assert fizz(15) == 'FizzBuzz'", "assert fizz(3) == 'Fizz'"]),
+    ("Sample Input: 5\nSample Output: 120", "factorial", ["assert factorial(5) == 120"]),
+    ("area(r) computes pi*r^2; area(1) ≈ 3.14159.", None, []),
+    ("Examples:\n* `add_one([1, 2])` => `[2, 3]`\n* `add_one([])` => `[]`", None,
+     ["assert add_one([1, 2]) == [2, 3]", "assert add_one([]) == []"]),
+    ("clamp(15, 0, 10) == 10  # upper bound\nclamp(-5, 0, 10) == 0  # lower bound", None,
+     ["assert clamp(15, 0, 10) == 10", "assert clamp(-5, 0, 10) == 0"]),
+    ("For example, if you call `avg([1, 2, 3, 4])` you should get `2.5`.", None, []),
+    ("Given n, return the sum 1+...+n. For n = 4 the answer is 10.", "tri", []),
+    ("count_char('banana', 'a') evaluates to 3", None, ["assert count_char('banana', 'a') == 3"]),
+    ("Write `pct(part, whole)`. pct(1, 3) => 33.33", None,
+     ["assert abs(pct(1, 3) - 33.33) <= 0.005"]),
+    ("Input: [3, 1, 2]\nOutput: [1, 2, 3]\nExplanation: sorted ascending.", "sort_list",
+     ["assert sort_list([3, 1, 2]) == [1, 2, 3]"]),
+]
+
+
+@pytest.mark.parametrize(("text", "entry_point", "expected"), REALISTIC)
+def test_realistic_snippets_read_as_a_person_would(text, entry_point, expected):
+    assert derived_of(text, entry_point) == expected
