@@ -93,5 +93,44 @@ def test_doctest_examples_become_tests_only_when_tests_are_empty():
     assert [t.source for t in task.tests] == ["assert double(2) == 4"]  # printed output skipped
     given = parse_task({"prompt": prompt, "tests": ["assert double(3) == 6"]}, "here")
     assert [t.source for t in given.tests] == ["assert double(3) == 6"]
-    with pytest.raises(TaskFormatError, match="doctest"):
+    with pytest.raises(TaskFormatError, match="write examples in the prompt"):
         parse_task({"prompt": "No examples here.", "tests": []}, "here")
+
+
+def test_examples_in_words_become_derived_tests_given_tests_stay_given():
+    record = {"id": "v", "prompt": 'Count vowels: `vowel_count("Rain") => 2`; '
+                                   'vowel_count("sky") returns 0.', "setup": "import math"}
+    task = parse_task(record, "here")
+    assert [(t.source, t.origin, t.setup) for t in task.tests] == [
+        ('assert vowel_count("Rain") == 2', "derived", "import math"),
+        ('assert vowel_count("sky") == 0', "derived", "import math")]
+    given = parse_task({**record, "tests": ['assert vowel_count("a") == 1']}, "here")
+    assert [t.origin for t in given.tests] == ["given"]
+
+
+def test_entry_point_selects_the_examples_and_names_input_output():
+    record = {"prompt": "Sum a list.\nInput: [1, 2, 3]\nOutput: 6", "entry_point": "total"}
+    assert [t.source for t in parse_task(record, "here").tests] == [
+        "assert total([1, 2, 3]) == 6"]
+    with pytest.raises(TaskFormatError, match="here: no tests"):
+        parse_task({"prompt": "Sum a list.\nInput: [1, 2, 3]\nOutput: 6"}, "here")
+
+
+def test_tests_of_the_wrong_type_are_refused():
+    with pytest.raises(TaskFormatError, match="must be a list of strings"):
+        parse_task({"prompt": "f(1) => 2", "tests": "assert f(1) == 2"}, "here")
+    with pytest.raises(TaskFormatError, match="must be a list of strings"):
+        parse_task({"prompt": "f(1) => 2", "tests": [1]}, "here")
+
+
+def test_derived_origin_survives_the_batch_checkpoint_serializer():
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from agentlib.agent.batch import ALLOWED_TYPES
+
+    task = parse_task({"prompt": "f(1) => 2", "hidden_tests": ["assert f(2) == 3"]}, "here")
+    serde = JsonPlusSerializer(allowed_msgpack_modules=ALLOWED_TYPES)
+    back = serde.loads_typed(serde.dumps_typed({"task": task}))["task"]
+    assert back == task
+    assert [t.origin for t in back.tests] == ["derived"]
+    assert [t.origin for t in back.hidden_tests] == ["given"]

@@ -5,19 +5,21 @@ agentlib:  {"id", "prompt", "entry_point" (optional), "tests": ["assert …", �
 MBPP:      {"task_id", "text" | "prompt", "test_list", "test_setup_code" | "test_imports"}
 HumanEval: {"task_id", "prompt", "entry_point", "test"}: the visible tests are the doctest
            examples in the prompt; `test` (its `check(candidate)`) becomes a hidden test.
-When `tests` is empty, doctest examples in the prompt (`>>> f(1)` then `2`) become the tests.
-A reference solution (`code`, `canonical_solution`) is never read.
+When `tests` is empty or missing, the examples written in the prompt (`f(1) => 2`,
+`>>> f(1)` then `2`, "Input: 1 Output: 2"…; see `agentlib.agent.examples`) become the tests,
+each marked `origin="derived"`. A reference solution (`code`, `canonical_solution`) is never
+read.
 """
 
 from __future__ import annotations
 
 import ast
-import doctest
 import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from agentlib.agent.examples import derived_tests
 from agentlib.errors import TaskFormatError
 from agentlib.model import Task, TestCase
 
@@ -39,28 +41,6 @@ def _field(record: dict[str, Any], *names: str) -> Any:
     return None
 
 
-def doctest_asserts(text: str) -> list[str]:
-    """Turn `>>> expr` / `value` examples in a text into `assert expr == value` tests."""
-    tests = []
-    try:
-        # A closing docstring quote right under the expected value would join it.
-        cleaned = text.replace('"""', "\n\n").replace("'''", "\n\n")
-        examples = doctest.DocTestParser().get_examples(cleaned)
-    except ValueError:
-        return []
-    for example in examples:
-        source, want = example.source.strip(), example.want.strip()
-        if not want or "\n" in source:
-            continue
-        try:
-            ast.parse(source, mode="eval")
-            ast.literal_eval(want)  # only literal expected values: `x` printed is not `x`
-        except (SyntaxError, ValueError, TypeError, MemoryError, RecursionError):
-            continue
-        tests.append(f"assert {source} == {want}")
-    return tests
-
-
 def parse_task(record: Any, where: str) -> Task:
     """Build a Task from one decoded record; `where` names the file and line for errors."""
     if not isinstance(record, dict):
@@ -73,12 +53,11 @@ def parse_task(record: Any, where: str) -> Task:
     entry = record.get("entry_point")
     if isinstance(record.get("test"), str) and isinstance(entry, str):  # HumanEval
         hidden = [record["test"] + f"\ncheck({entry})\n"]
-    if not tests and isinstance(prompt, str):
-        tests = doctest_asserts(prompt)
-    if not isinstance(tests, list) or not tests or not all(isinstance(t, str) for t in tests):
-        raise TaskFormatError(f"{where}: field 'tests' (or 'test_list') must be a non-empty "
-                              "list of strings (or the prompt must hold doctest examples)")
-    for n, test in enumerate(tests):
+    if tests is not None and (not isinstance(tests, list)
+                              or not all(isinstance(t, str) for t in tests)):
+        raise TaskFormatError(f"{where}: field 'tests' (or 'test_list') must be a list of "
+                              "strings such as \"assert f(1) == 2\"")
+    for n, test in enumerate(tests or []):
         try:
             ast.parse(test)
         except SyntaxError as exc:
@@ -94,8 +73,13 @@ def parse_task(record: Any, where: str) -> Task:
         raise TaskFormatError(f"{where}: field 'hidden_tests' must be a list of strings")
     if entry is not None and (not isinstance(entry, str) or not entry.isidentifier()):
         raise TaskFormatError(f"{where}: field 'entry_point' must be a Python identifier")
+    cases = [TestCase(t, setup) for t in tests] if tests else \
+        derived_tests(prompt, entry, setup)
+    if not cases:
+        raise TaskFormatError(f"{where}: no tests: give 'tests' (or 'test_list'), or write "
+                              "examples in the prompt such as `f(1) => 2` or `>>> f(1)` / `2`")
     task_id = _field(record, "id", "task_id")
-    return Task(prompt=prompt.strip(), tests=[TestCase(t, setup) for t in tests],
+    return Task(prompt=prompt.strip(), tests=cases,
                 id=str(task_id) if task_id is not None else "", entry_point=entry,
                 hidden_tests=[TestCase(t, setup) for t in hidden])
 

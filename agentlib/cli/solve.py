@@ -25,7 +25,9 @@ err_console = Console(stderr=True)
 
 
 def solve(
-    prompt: Annotated[Optional[str], typer.Argument(help="The task, in words.")] = None,
+    prompt: Annotated[Optional[str], typer.Argument(
+        help="The task, in words; without --test, its examples (`f(1) => 2`, `>>> f(1)`…) "
+             "become the tests.")] = None,
     test: Annotated[Optional[list[str]], typer.Option(
         "--test", "-t", help="A test such as \"assert f(2) == 4\" (repeatable).")] = None,
     entry_point: Annotated[Optional[str], typer.Option(
@@ -73,15 +75,32 @@ def solve(
         if prompt or test:
             raise typer.BadParameter("give either PROMPT with --test, or --file", param_hint="--file")
         raise typer.Exit(_batch(agent, file, out, resume, overwrite, workers, shard_spec))
-    if not prompt or not test:
-        raise typer.BadParameter("a task needs PROMPT and at least one --test "
-                                 "(or use --file tasks.jsonl)", param_hint="PROMPT/--test")
+    if not prompt:
+        raise typer.BadParameter("a task needs PROMPT (or use --file tasks.jsonl)",
+                                 param_hint="PROMPT")
+    from agentlib.agent.examples import derived_tests
     from agentlib.agent.taskfile import parse_task
 
+    if not test and not derived_tests(prompt, entry_point):
+        # Until the model can propose tests, a task with neither tests nor examples is refused.
+        raise typer.BadParameter(
+            "no --test given and no example could be read from PROMPT (such as `f(1) => 2`, "
+            "`f(1) == 2` or `>>> f(1)` then `2`); give at least one --test \"assert f(1) == 2\" "
+            "(proposing tests with the model is not available yet)", param_hint="PROMPT/--test")
     task = parse_task({"id": "cli", "prompt": prompt, "tests": test, "entry_point": entry_point},
                       "command line")
+    derived = [t.source for t in task.tests if t.origin == "derived"]
+    if derived:
+        err_console.print(f"{len(derived)} test(s) derived from the text:", highlight=False)
+        for source in derived:
+            err_console.print(f"  {source}", highlight=False, markup=False)
     with console.status("solving…", spinner="dots"):
         result = agent.solve(task)
+    if derived:
+        from agentlib.model import TraceStep
+
+        result.trace.insert(0, TraceStep("derive", f"{len(derived)} test(s) from the text",
+                                         "\n".join(derived)))
     if json_out:
         console.print_json(json.dumps(result.to_record()))
     else:

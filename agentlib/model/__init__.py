@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 Decision = Literal["reused", "created", "repaired", "failed"]
 Ended = Literal["ok", "timeout", "memory", "crashed", "killed", "isolation-error"]
+TestOrigin = Literal["given", "derived", "proposed"]
 
 
 @dataclass(frozen=True)
@@ -15,6 +16,9 @@ class TestCase:
 
     source: str
     setup: str = ""
+    origin: TestOrigin = "given"
+    """given: written as a test; derived: read from an example in the task's text;
+    proposed: suggested by the model."""
 
 
 @dataclass
