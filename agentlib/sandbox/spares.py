@@ -20,21 +20,27 @@ import subprocess
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_CAPACITY = 4
 
 
 @dataclass
 class Started:
-    """A started sandbox: its process, the read end of its verdict pipe, its host workdir."""
+    """A started sandbox: its process, the read end of its verdict pipe, its host workdir,
+    its run cgroup (with the number of the descriptor on its OOM counter inside the sandbox),
+    and whether its harness already said it was ready."""
 
     proc: subprocess.Popen
     verdict_r: int
     workdir: str | None = None
+    cgroup: Any = None
+    oom_fd: int | None = None
+    ready: bool = False
 
 
 def stop(started: Started) -> None:
-    """Kill a started sandbox's whole session and release its descriptors."""
+    """Kill a started sandbox's whole session, release its descriptors, remove its cgroup."""
     try:
         os.killpg(started.proc.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -50,6 +56,8 @@ def stop(started: Started) -> None:
         os.close(started.verdict_r)
     except OSError:
         pass
+    if started.cgroup is not None:
+        started.cgroup.remove()
 
 
 def capacity() -> int:
@@ -118,7 +126,11 @@ class Spares:
 
     def close(self) -> None:
         """Stop every idle spare."""
+        from agentlib.sandbox.cgroup import remove_pending
+
         with self._lock:
             idle, self._idle = self._idle, []
         for _, started in idle:
             stop(started)
+        if idle:
+            remove_pending(wait=2.0)
