@@ -5,22 +5,24 @@ the private tmpfs, kernel memory (inodes, pipes), the trusted harness's own — 
 one limit, and the kernel's OOM killer acts inside it (test processes first: they raise their
 `oom_score_adj`). cgroup v1 (the `memory` and `pids` hierarchies) and v2 (a delegated cgroup
 with both controllers in its `cgroup.subtree_control`) are supported; the run's cgroups are
-made below the cgroup agentlib itself runs in, named `agentlib-sbx-<pid>-<n>`, and removed
-after the run (ones left by a killed agentlib are removed by the next).
+made below the cgroup agentlib itself runs in, named `agentlib-sbx-<random>` (the name is the
+one thing of the host the sandbox sees in /proc/self/cgroup), and removed after the run; empty
+ones older than `STALE_S`, left by a killed agentlib, are removed by the next.
 """
 
 from __future__ import annotations
 
 import atexit
-import itertools
 import os
+import secrets
 import threading
 import time
 from dataclasses import dataclass
 from functools import lru_cache
 
 PREFIX = "agentlib-sbx-"
-_COUNTER = itertools.count(1)
+STALE_S = 120.0
+"""An empty run cgroup this old was left by an agentlib that died (a new one is joined at once)."""
 _PENDING: list[str] = []  # run cgroups whose processes had not all exited at removal
 _LOCK = threading.Lock()
 _AT_EXIT = False
@@ -72,7 +74,7 @@ def _directory(root: str, point: str, path: str) -> str:
 
 def _probe(parent: str, needed: str) -> str | None:
     """Make and remove a cgroup under `parent`; None if that works, else why not."""
-    probe = os.path.join(parent, f"{PREFIX}{os.getpid()}-probe")
+    probe = os.path.join(parent, f"{PREFIX}probe-{secrets.token_hex(6)}")
     try:
         os.mkdir(probe)
     except FileExistsError:
@@ -146,30 +148,19 @@ def cgroup_host() -> CgroupHost:
 
 
 def _remove_stale(parent: str) -> None:
-    """Remove run cgroups whose agentlib process is gone."""
+    """Remove run cgroups that are empty and older than STALE_S (their agentlib died)."""
     try:
-        names = os.listdir(parent)
+        names = [n for n in os.listdir(parent) if n.startswith(PREFIX)]
     except OSError:
         return
+    now = time.time()
     for name in names:
-        if not name.startswith(PREFIX):
-            continue
-        owner = name[len(PREFIX):].split("-", 1)[0]
-        if owner.isdigit() and int(owner) != os.getpid() and not _alive(int(owner)):
-            try:
-                os.rmdir(os.path.join(parent, name))
-            except OSError:
-                pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        path = os.path.join(parent, name)
+        try:
+            if now - os.stat(path).st_mtime > STALE_S:
+                os.rmdir(path)  # refused while a process is in it
+        except OSError:
+            pass
 
 
 def _write(path: str, value: str) -> None:
@@ -200,7 +191,7 @@ class RunCgroup:
 
     def __init__(self, host: CgroupHost):
         self.host = host
-        name = f"{PREFIX}{os.getpid()}-{next(_COUNTER)}"
+        name = PREFIX + secrets.token_hex(6)
         self.dirs = [os.path.join(host.memory, name)]
         if host.pids and host.pids != host.memory:
             self.dirs.append(os.path.join(host.pids, name))

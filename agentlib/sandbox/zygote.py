@@ -181,7 +181,10 @@ def _read_output(path):
     return short(data.decode("utf-8", "replace"), MAX_OUTPUT)
 
 
-def _oom_kills(fd):
+CGROUP_OOM = "the run's processes together reached the run's memory bound (its cgroup)"
+
+
+def oom_kills(fd):
     """The run cgroup's count of OOM kills (its `oom_kill` line), or 0 without a cgroup."""
     if fd is None:
         return 0
@@ -196,14 +199,20 @@ def _oom_kills(fd):
 
 
 class _Watch:
-    """Called every 20 ms while a test runs: says which run-wide bound it broke, if any."""
+    """Called every 20 ms while a test runs: says which bound the test broke, if any.
+
+    Files count against the bound only once the test adds to them: what earlier tests left
+    on the private tmpfs does not fail the next one.
+    """
 
     def __init__(self, request, keep):
         limits = request["limits"]
-        self.uid, self.keep = request["uid"], keep
+        self.uid, self.keep, self.oom_fd = request["uid"], keep, request["oom_fd"]
         self.budget = int(limits["total_memory_mb"] or 2 * limits["memory_mb"]) << 20
         self.memory = request["uid"] is not None or request["private_pids"]
         self.files = int(limits["disk_files"]) if request["private_tmpfs"] else None
+        self.files_before = inodes_used() if self.files is not None else 0
+        self.oom_before = oom_kills(self.oom_fd)
         self.peak = 0
 
     def __call__(self):
@@ -213,9 +222,14 @@ class _Watch:
             if resident > self.budget:
                 return ("MemoryLimitExceeded", f"the test's processes together held more than "
                                                f"{self.budget >> 20} MB")
-        if self.files is not None and inodes_used() > self.files:
-            return ("InodeLimitExceeded", f"the test made more than {self.files} files, "
-                                          "directories or links on the private /tmp and /work")
+        if self.oom_fd is not None and oom_kills(self.oom_fd) > self.oom_before:
+            return "MemoryLimitExceeded", CGROUP_OOM
+        if self.files is not None:
+            used = inodes_used()
+            if used > max(self.files, self.files_before + 2):  # + its stdout and stderr
+                return ("InodeLimitExceeded", f"the test made more than {self.files} files, "
+                                              "directories or links on the private /tmp and "
+                                              "/work")
         return None
 
 
@@ -257,7 +271,7 @@ def _serve(request, n, outputs):
     limits, uid = request["limits"], request["uid"]
     out_path = os.path.join(outputs, f"out{n}")
     err_path = os.path.join(outputs, f"err{n}")
-    oom_before = _oom_kills(request["oom_fd"])
+    watch = _Watch(request, {1, os.getpid(), os.getppid()})
     rfd, wfd = os.pipe()
     start = time.monotonic()
     pid = os.fork()
@@ -265,14 +279,12 @@ def _serve(request, n, outputs):
         os.close(rfd)
         run_child(request, wfd, out_path, err_path)
     os.close(wfd)
-    watch = _Watch(request, {1, os.getpid(), os.getppid()})
     error, text, result = _outcome(request, rfd, start, watch)
     wall = time.monotonic() - start
     os.close(rfd)
     status, usage = _reap(pid, uid, request["private_pids"])
-    if _oom_kills(request["oom_fd"]) > oom_before:
-        error, text = "MemoryLimitExceeded", ("the run's processes together reached the run's "
-                                              "memory bound (its cgroup)")
+    if oom_kills(request["oom_fd"]) > watch.oom_before:
+        error, text = "MemoryLimitExceeded", CGROUP_OOM
     elif error == "NoResult" and os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         error = "CPUTimeExceeded" if sig == _signal.SIGXCPU else "Crashed"
