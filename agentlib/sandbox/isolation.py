@@ -141,31 +141,37 @@ def bwrap_options(disk_mb: int, packages: dict[str, str], seccomp: int | None) -
 
 
 def _bounds(mode: str, root: bool) -> tuple[Bound, ...]:
+    from agentlib.sandbox.channel import MAX_ITEMS, MAX_MESSAGE
+    from agentlib.sandbox.zygote import TRUSTED_MEMORY_MB
+
     host = cgroup_host()
     filtered = mode == "bwrap" and seccomp_program() is not None
     no_filter = "no seccomp filter (not bwrap, or an architecture without one)"
     watch = mode in ("bwrap", "unshare") or root
     return (
         Bound("run memory", host.version > 0,
-              host.reason if host.version else f"{host.reason}: the run as a whole is unbounded"),
+              f"cgroup v{host.version} memory limit (Limits.run_memory_mb) under {host.memory}"
+              if host.version else f"{host.reason}: the run as a whole is not bounded"),
         Bound("run processes", bool(host.pids),
-              host.reason if host.pids else "no pids cgroup: processes are bounded per uid only"),
+              f"cgroup v{host.version} pids.max under {host.pids}" if host.pids
+              else "no pids cgroup: processes are bounded per uid (RLIMIT_NPROC) only"),
         Bound("test memory watch", watch,
-              "resident memory of all a test's processes (zombie leaders too), every 20 ms"
+              "resident memory of all a test's processes, zombie leaders included, every 20 ms"
               if watch else "no uid and no PID namespace of its own to watch by"),
         Bound("tmpfs files", mode == "bwrap",
-              "files on the private /tmp and /work counted every 20 ms (bwrap has no nr_inodes)"
-              if mode == "bwrap" else "no private tmpfs"),
+              "files on the private /tmp and /work counted every 20 ms (Limits.disk_files); "
+              "bwrap cannot set nr_inodes" if mode == "bwrap" else "no private tmpfs"),
         Bound("SysV IPC and inotify", filtered,
-              "refused by seccomp; a private IPC namespace" if filtered else no_filter),
+              "refused by seccomp, in a private IPC namespace" if filtered else no_filter),
         Bound("socket families", filtered,
-              "seccomp allows AF_UNIX, AF_INET, AF_INET6 only" if filtered else no_filter),
+              "seccomp allows AF_UNIX, AF_INET and AF_INET6 only" if filtered else no_filter),
         Bound("kill guarantee", root,
-              "the zygote (a uid the test cannot signal) kills the test's processes by pid"
+              "the zygote, under a uid the test cannot signal, kills the test's processes by pid"
               if root else "same uid as the test: killed by process group and PID-namespace "
-                           "sweep; the test can stop the zygote"),
+                           "sweep, and the test can stop the zygote"),
         Bound("trusted harness", True,
-              "address space limited, judged under a deadline, lazy values bounded"),
+              f"address space {TRUSTED_MEMORY_MB} MB, judging within the test's timeout_s, "
+              f"results of at most {MAX_MESSAGE >> 20} MB, ranges of at most {MAX_ITEMS} items"),
     )
 
 

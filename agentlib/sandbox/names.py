@@ -73,6 +73,7 @@ def top_level_bindings(source: str) -> list[Binding]:
     """Every binding of a name in the module scope of `source`, in source order."""
     tree = ast.parse(source)
     found: list[Binding] = []
+    walrus_targets: set[int] = set()
     for statement in tree.body:
         for node in _scope_nodes(statement):
             if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
@@ -83,13 +84,15 @@ def top_level_bindings(source: str) -> list[Binding]:
                 found.extend(_imports(node))
             elif isinstance(node, ast.NamedExpr):
                 found.append(Binding(node.target.id, node.lineno, "walrus"))
+                walrus_targets.add(id(node.target))
             elif isinstance(node, ast.ExceptHandler) and node.name:
                 found.append(Binding(node.name, node.lineno, "except target"))
             elif isinstance(node, (ast.MatchAs, ast.MatchStar)) and node.name:
                 found.append(Binding(node.name, node.lineno, "match"))
             elif isinstance(node, ast.MatchMapping) and node.rest:
                 found.append(Binding(node.rest, node.lineno, "match"))
-            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+            elif (isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store)
+                  and id(node) not in walrus_targets):
                 found.append(Binding(node.id, node.lineno, _how(statement)))
     for node in ast.walk(tree):  # `global x` anywhere binds x in the module when it runs
         if isinstance(node, ast.Global):

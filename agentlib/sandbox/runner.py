@@ -32,6 +32,7 @@ import os
 import secrets
 import select
 import shutil
+import signal
 import subprocess
 import tempfile
 import threading
@@ -198,16 +199,16 @@ def _wait_ready(started: Started, timeout: float = 30.0) -> None:
     """
     poller = select.poll()
     poller.register(started.verdict_r, select.POLLIN)
-    if not poller.poll(timeout * 1000) or os.read(started.verdict_r, 1) != READY:
-        why = b""
-        stop(started)
-        if started.proc.stderr is not None:
-            try:
-                why = started.proc.stderr.read(2000) or b""
-            except (OSError, ValueError):
-                pass
-        raise SandboxError(f"the sandbox did not start: {why.decode(errors='replace').strip()}")
-    started.ready = True
+    if poller.poll(timeout * 1000) and os.read(started.verdict_r, 1) == READY:
+        started.ready = True
+        return
+    try:  # dead or hung: kill it, then its stderr says why
+        os.killpg(started.proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    why = started.proc.stderr.read(2000) if started.proc.stderr else b""
+    stop(started)
+    raise SandboxError(f"the sandbox did not start: {why.decode(errors='replace').strip()}")
 
 
 def _spawn(isolation: Isolation, disk_mb: int, packages: dict[str, str],
