@@ -184,9 +184,8 @@ def test_runs_leave_no_cgroup_behind():
     assert verdict.passed
     cgroup.remove_pending(wait=2.0)
     empty = []  # a spare waiting for its run holds processes; a leftover holds none
-    for name in os.listdir(host.memory):
-        if name.startswith(cgroup.PREFIX):
-            with open(os.path.join(host.memory, name, "cgroup.procs")) as fh:
-                if not fh.read().strip():
-                    empty.append(name)
+    for path in cgroup.made_here():
+        with open(os.path.join(path, "cgroup.procs")) as fh:
+            if not fh.read().strip():
+                empty.append(path)
     assert empty == []

@@ -24,8 +24,9 @@ PREFIX = "agentlib-sbx-"
 STALE_S = 120.0
 """An empty run cgroup this old was left by an agentlib that died (a new one is joined at once)."""
 _PENDING: list[str] = []  # run cgroups whose processes had not all exited at removal
+_MADE: set[str] = set()  # run cgroups this process made and has not removed yet
 _LOCK = threading.Lock()
-_AT_EXIT = False
+_CLEANUP = []  # holds True once the exit cleanup is registered
 
 
 @dataclass(frozen=True)
@@ -196,6 +197,11 @@ class RunCgroup:
         if host.pids and host.pids != host.memory:
             self.dirs.append(os.path.join(host.pids, name))
         remove_pending()
+        with _LOCK:
+            if not _CLEANUP:
+                atexit.register(_remove_all_at_exit)
+                os.register_at_fork(after_in_child=_forget)
+                _CLEANUP.append(True)
         made = []
         try:
             for path in self.dirs:
@@ -205,6 +211,8 @@ class RunCgroup:
             for path in made:
                 os.rmdir(path)
             raise
+        with _LOCK:
+            _MADE.update(made)
 
     def join(self, pids: list[int]) -> None:
         """Move these processes into the run's cgroup(s)."""
@@ -239,18 +247,9 @@ class RunCgroup:
         The sandbox's processes take a few milliseconds to exit after it is killed; a run does
         not wait for them.
         """
-        global _AT_EXIT
-        for path in self.dirs:
-            try:
-                os.rmdir(path)
-            except FileNotFoundError:
-                pass
-            except OSError:
-                with _LOCK:
-                    _PENDING.append(path)
-                    if not _AT_EXIT:
-                        atexit.register(remove_pending, 2.0)
-                        _AT_EXIT = True
+        with _LOCK:
+            _PENDING.extend(self.dirs)
+        remove_pending()
 
 
 def remove_pending(wait: float = 0.0) -> None:
@@ -267,8 +266,59 @@ def remove_pending(wait: float = 0.0) -> None:
                 pass
             except OSError:
                 busy.append(path)
+                continue
+            with _LOCK:
+                _MADE.discard(path)
         with _LOCK:
             _PENDING.extend(busy)
         if not busy or time.monotonic() >= deadline:
             return
         time.sleep(0.01)
+
+
+def made_here() -> set[str]:
+    """The run cgroups this process made and has not removed yet (spares hold some)."""
+    with _LOCK:
+        return set(_MADE)
+
+
+def _kill_members(path: str) -> None:
+    """SIGKILL every process in a run cgroup (by pidfd, checked to still be a member)."""
+    import signal
+
+    try:
+        with open(os.path.join(path, "cgroup.procs")) as fh:
+            pids = [int(p) for p in fh.read().split()]
+    except OSError:
+        return
+    name = os.path.basename(path)
+    for pid in pids:
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:
+            continue
+        try:
+            with open(f"/proc/{pid}/cgroup") as fh:
+                if f"/{name}\n" in fh.read():
+                    signal.pidfd_send_signal(fd, signal.SIGKILL)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+
+
+def _forget() -> None:
+    """In a forked child: the run cgroups belong to the parent; never touch them."""
+    _MADE.clear()
+    _PENDING.clear()
+
+
+def _remove_all_at_exit() -> None:
+    """At exit: kill what is left in this process's run cgroups (a spare being started), then
+    remove them."""
+    with _LOCK:
+        left = set(_MADE)
+        _PENDING[:] = sorted(left)
+    for path in left:
+        _kill_members(path)
+    remove_pending(wait=2.0)

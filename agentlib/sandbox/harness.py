@@ -42,6 +42,7 @@ from agentlib.sandbox.zygote import limit_own_memory, zygote
 READY = b"R"
 """Written on the verdict fd once the zygote is forked: the sandbox may join its cgroup."""
 KILL_GRACE_S = 5.0  # the zygote's sweep of a test's processes, on top of the test's budget
+MAX_RESULT_MESSAGE = 3000  # characters of a result's message
 
 
 class JudgeTimeout(BaseException):
@@ -217,7 +218,8 @@ def main():
         deadline = time.monotonic() + float(limits["timeout_s"]) + KILL_GRACE_S
         status, data = read_frame(resp_r, deadline, limit=2 * MAX_MESSAGE)
         outcome = json_loads(data) if status == "ok" else None
-        results.append(judge(case, outcome, float(limits["timeout_s"])))
+        result = judge(case, outcome, float(limits["timeout_s"]))
+        results.append(dict(result, message=short(result["message"], MAX_RESULT_MESSAGE)))
     os.close(req_w)
     os.waitpid(zpid, 0)
     write_all(verdict_fd, frame({"results": results}))

@@ -126,11 +126,7 @@ class Spares:
 
     def close(self) -> None:
         """Stop every idle spare."""
-        from agentlib.sandbox.cgroup import remove_pending
-
         with self._lock:
             idle, self._idle = self._idle, []
         for _, started in idle:
             stop(started)
-        if idle:
-            remove_pending(wait=2.0)

@@ -19,7 +19,7 @@ import time
 
 from agentlib.model import TestResult
 
-PER_TEST_BYTES = 64 << 10  # a result's share of the verdict's size cap
+PER_TEST_BYTES = 128 << 10  # a result's share of the verdict's size cap
 _TEXT = {"message": 4000, "stdout": 2100, "stderr": 2100}
 _NUMBERS = ("wall_s", "cpu_s", "peak_memory_mb")
 
