@@ -309,6 +309,8 @@ def _kill_members(path: str) -> None:
 
 def _forget() -> None:
     """In a forked child: the run cgroups belong to the parent; never touch them."""
+    global _LOCK
+    _LOCK = threading.Lock()
     _MADE.clear()
     _PENDING.clear()
 
