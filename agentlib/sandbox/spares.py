@@ -1,9 +1,10 @@
 """Sandboxes started ahead of their job, so a validation does not wait for bwrap and Python.
 
 A spare is a complete, fresh bubblewrap sandbox whose harness has loaded and forked its
-zygote and now waits for a job on its stdin. Each spare serves exactly one run and is then
-killed, so isolation is the same as starting one per run: new namespaces, new tmpfs, new
-processes. Only the start-up moves out of the critical path.
+zygote, and which has joined its own new run cgroup, now waiting for a job on its stdin. Each
+spare serves exactly one run and is then killed, so isolation is the same as starting one per
+run: new namespaces, new tmpfs, new cgroup, new processes. Only the start-up moves out of the
+critical path.
 
 Spares are started by one long-lived daemon thread: bwrap's `--die-with-parent` is tied to
 the thread that started it, so a spare started by a short-lived worker thread would die
