@@ -88,10 +88,18 @@ def test_run_allows_a_package_on_request(tmp_path):
     assert runner.invoke(app, args + ["--allow", "filelock"]).exit_code == 0
 
 
-def test_isolation_command_names_the_mode():
+def test_isolation_command_names_the_mode_and_each_bound(monkeypatch):
+    from agentlib.sandbox import detect_isolation
+
+    monkeypatch.setenv("COLUMNS", "200")
     result = runner.invoke(app, ["sandbox", "isolation"])
     assert result.exit_code == 0
     assert result.output.split(":")[0] in ("bwrap", "unshare", "limits")
+    bounds = detect_isolation().bounds
+    assert {"run memory", "kill guarantee", "socket families"} <= {b.name for b in bounds}
+    for bound in bounds:
+        state = "in force" if bound.in_force else "not in force"
+        assert f"  {bound.name}: {state} — {bound.how}" in result.output
 
 
 def test_python_m_agentlib_sandbox_run_exit_codes(code):

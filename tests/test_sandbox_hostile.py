@@ -389,6 +389,75 @@ def test_in_memory_files_are_refused(host):
     assert verdict.results[0].error_type == "PermissionError"
 
 
+def test_host_paths_stay_out_of_proc(host):
+    harness_dir = str(runner.HARNESS_DIR)
+    verdict = hostile(f"""
+        import os
+        def f():
+            leaks = []
+            with open("/proc/self/mountinfo") as fh:
+                if {harness_dir!r} in fh.read():
+                    leaks.append("mountinfo")
+            for pid in os.listdir("/proc"):
+                if pid.isdigit():
+                    try:
+                        with open(f"/proc/{{pid}}/cmdline", "rb") as fh:
+                            if {harness_dir!r}.encode() in fh.read():
+                                leaks.append("cmdline of " + pid)
+                    except OSError:
+                        pass
+            try:
+                with open("/proc/cmdline") as fh:
+                    if fh.read():
+                        leaks.append("kernel command line")
+            except OSError:
+                pass
+            return leaks, os.uname().nodename
+        """, "assert f() == ([], 'sandbox')")
+    assert verdict.passed, verdict.results[0].message
+    assert socket.gethostname() != "sandbox"  # the sandbox's name is its own
+
+
+def test_inotify_on_the_shared_read_only_binds_is_refused(host):
+    verdict = hostile("""
+        import ctypes
+        def f():
+            libc = ctypes.CDLL(None, use_errno=True)
+            fd = libc.inotify_init1(0)
+            return (fd, ctypes.get_errno())
+        """, "assert f() == (-1, 1)")  # EPERM: it would see the host's activity on /usr
+    assert verdict.passed, verdict.results[0].message
+
+
+def test_only_unix_and_ip_sockets_can_be_opened(host):
+    verdict = hostile("""
+        import socket
+        FAMILIES = {"AF_VSOCK": 40, "AF_NETLINK": 16, "AF_PACKET": 17, "AF_ALG": 38,
+                    "AF_KEY": 15, "AF_TIPC": 30, "AF_XDP": 44, "AF_BLUETOOTH": 31,
+                    "AF_CAN": 29, "AF_APPLETALK": 5, "AF_X25": 9, "AF_RDS": 21}
+        def opened():
+            found = []
+            for name, family in FAMILIES.items():
+                for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM, socket.SOCK_RAW):
+                    try:
+                        socket.socket(family, kind).close()
+                        found.append(name)
+                        break
+                    except OSError:
+                        pass
+            return found
+        def usable():
+            a, b = socket.socketpair()
+            a.sendall(b"x")
+            inet = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            inet6 = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+            for s in (a, b, inet, inet6):
+                s.close()
+            return True
+        """, "assert opened() == []", "assert usable() is True")
+    assert verdict.passed, [r.message for r in verdict.results]
+
+
 # ------------------------------------------------------------------ processes
 
 
@@ -623,6 +692,292 @@ def test_literal_special_casing_is_flagged(host):
     assert hostile(program, *(t.source for t in tests)).passed  # the sandbox alone is fooled
     reason = special_cases_tests(program, tests)
     assert reason is not None and "add" in reason
+
+
+# ------------------------------------------------------------------ forged passes through names
+
+
+SHADOWS = {  # a binding form, and a test it would turn into a pass for a wrong f
+    "def": ("def set(*args):\n    return 1\n", "assert set(f(1)) == set([2, 3])"),
+    "lambda": ("abs = lambda x: 0\n", "assert abs(f(1) - 0.5) < 1e-6"),
+    "class": ("class math:\n    def isclose(*args):\n        return True\n",
+              "assert math.isclose(f(1), 0.5)"),
+    "for target": ("for sorted in [lambda x: [1, 2]]:\n    pass\n",
+                   "assert sorted(f(1)) == [1, 2]"),
+    "walrus": ("(round := lambda *args: 3)\n", "assert round(f(1)) == 3"),
+    "library module": ("def isinstance(*args):\n    return True\n\n\n",
+                       "assert isinstance(f(1), int)"),
+}
+
+
+@pytest.mark.parametrize("form", sorted(SHADOWS))
+def test_a_program_rebinding_a_name_the_test_uses_does_not_pass(host, form):
+    binding, test = SHADOWS[form]
+    verdict = hostile(binding + "def f(x):\n    return 'wrong'\n", test, "assert f(1) == 'wrong'")
+    result = verdict.results[0]
+    assert [r.error_type for r in verdict.results] == ["ShadowedName", None], result.message
+    assert "at top level (line 1" in result.message
+
+
+def test_a_program_rebinding_a_setup_name_does_not_pass(host):
+    program = "expected = 5\n\ndef f(x):\n    return 5\n"
+    verdict = run(program, [Case("assert f(1) == expected", "expected = 2"),
+                            Case("assert f(1) == 5")], Limits(**SMALL))
+    assert [r.error_type for r in verdict.results] == ["ShadowedName", None]
+    assert "its setup's 'expected'" in verdict.results[0].message
+
+
+def test_setup_names_are_judged_with_the_setup_s_values(host):
+    # no static binding to refuse: the program rebinds the setup's name as it runs
+    program = "globals()['expected'] = 5\n\ndef f(x):\n    return 5\n"
+    verdict = run(program, [Case("assert f(1) == expected", "expected = 2")], Limits(**SMALL))
+    assert verdict.results[0].error_type == "AssertionError"
+    assert "f(1) returned 5" in verdict.results[0].message
+
+
+# ------------------------------------------------------------------ the result channel
+
+CHANNEL = """
+import os, struct, sys
+
+def _channel():
+    for name in os.listdir("/proc/self/fd"):
+        try:
+            if int(name) > 2 and os.readlink(f"/proc/self/fd/{name}").startswith("pipe:"):
+                return int(name)
+        except OSError:  # the descriptor listdir itself used
+            pass
+
+def send_raw(data):
+    sys.stdout.flush()
+    fd = _channel()
+    os.write(fd, struct.pack(">I", len(data)) + data)
+    os._exit(0)
+"""
+
+
+@pytest.mark.parametrize("payload", [
+    '{"error": ["ValueError"], "message": "m"}',
+    '{"error": "ValueError", "message": 5, "traceback": "t"}',
+    '{"error": "Timeout", "message": "a sandbox kind"}',
+    '{"error": "IsolationError", "message": "a sandbox kind"}',
+    '[1, 2]',
+    '{"values": [["int", "1"]], "ran": true}',
+    '[' * 100000 + ']' * 100000,
+])
+def test_a_malformed_result_fails_only_its_own_test(host, payload):
+    verdict = hostile(CHANNEL + f"""
+def f():
+    send_raw({payload!r}.encode())
+
+def g():
+    return 1
+""", "assert f() == 1", "assert g() == 1", timeout_s=4.0)
+    assert [r.error_type for r in verdict.results] == ["BadResult", None]
+    assert verdict.results[0].message.startswith("isolation-error: ")
+    assert verdict.ended == "ok" and verdict.results[0].wall_s < 3
+
+
+def test_oversized_results_fail_their_tests_not_the_run(host):
+    verdict = hostile(CHANNEL + """
+def f():
+    send_raw(b'{"error": "ValueError", "message": "' + b"x" * 3_900_000 + b'"}')
+""", "assert f() == 1", "assert f() == 2")
+    assert [r.error_type for r in verdict.results] == ["BadResult", "BadResult"]
+    assert all(len(r.message) < 500 for r in verdict.results)
+
+
+def test_lone_surrogates_never_reach_the_verdict(host):
+    import json
+
+    verdict = hostile(CHANNEL + r"""
+def f():
+    raise ValueError("bad \ud800 text")
+
+def g():
+    send_raw(b'{"error": "ValueError", "message": "\\udfff"}')
+""", "assert f() == 1", "assert g() == 1")
+    assert [r.error_type for r in verdict.results] == ["ValueError", "ValueError"]
+    assert "bad" in verdict.results[0].message
+    json.dumps(verdict.to_dict(), ensure_ascii=False).encode("utf-8")  # no UnicodeEncodeError
+
+
+def test_cpu_memory_and_output_figures_are_measured_not_reported(host):
+    verdict = hostile(CHANNEL + """
+import time
+def f():
+    hoard = bytearray(100 << 20)
+    for i in range(0, len(hoard), 4096):
+        hoard[i] = 1
+    end = time.process_time() + 0.5
+    while time.process_time() < end:
+        pass
+    print("the real output")
+    send_raw(b'{"values": [["int", "1"]], "cpu_s": 0.0, "peak_memory_mb": 0.0, '
+             b'"stdout": "forged", "wall_s": 0.0}')
+""", "assert f() == 1", timeout_s=5.0)
+    result = verdict.results[0]
+    assert result.error_type == "BadResult"
+    assert result.cpu_s >= 0.3 and result.wall_s >= 0.3 and result.peak_memory_mb >= 90
+    assert result.stdout == "the real output\n"
+
+
+def test_a_hash_flood_is_refused_quickly(host):
+    verdict = hostile(CHANNEL + """
+def f():
+    items = ",".join(f'["int", "{i * (2 ** 61 - 1)}"]' for i in range(1, 40001))
+    send_raw(('{"values": [["set", [' + items + ']]]}').encode())
+""", "assert f() == set()", "assert 1 + 1 == 2")
+    assert [r.error_type for r in verdict.results] == ["BadResult", None]
+    assert "hash" in verdict.results[0].message
+    assert verdict.wall_s < 10
+
+
+# ------------------------------------------------------------------ memory outside the watch
+
+
+def test_sysv_shared_memory_and_message_queues_are_refused(host):
+    verdict = hostile("""
+        import ctypes
+        def f():
+            libc = ctypes.CDLL(None, use_errno=True)
+            got = []
+            for call in (lambda: libc.shmget(0, 64 << 20, 0o1600),
+                         lambda: libc.msgget(0, 0o1600), lambda: libc.semget(0, 1, 0o1600)):
+                got.append((call(), ctypes.get_errno()))
+            return got
+        """, "assert f() == [(-1, 1), (-1, 1), (-1, 1)]")  # EPERM, before a byte is held
+    assert verdict.passed, verdict.results[0].message
+
+
+def test_processes_whose_main_thread_exited_are_watched(host):
+    verdict = hostile("""
+        import ctypes, os, threading, time
+        def hold():
+            time.sleep(0.3)  # until the main thread has exited
+            block = bytearray(180 << 20)
+            for i in range(0, len(block), 4096):
+                block[i] = 1
+            time.sleep(30)
+        def f():
+            for _ in range(3):
+                if os.fork() == 0:
+                    threading.Thread(target=hold).start()
+                    ctypes.CDLL(None).pthread_exit(None)  # state Z, no VmRSS line
+            time.sleep(6)
+            return "held"
+        """, "assert f() == 'held'", "assert 1 + 1 == 2", timeout_s=8.0, memory_mb=512,
+        total_memory_mb=300)
+    assert [r.error_type for r in verdict.results] == ["MemoryLimitExceeded", None]
+    assert verdict.results[0].wall_s < 6
+
+
+def test_a_flood_of_tiny_files_on_the_private_tmpfs_is_stopped(host):
+    verdict = hostile("""
+        import os
+        def f():
+            made = 0
+            try:
+                while made < 200_000:
+                    os.symlink("x", f"/tmp/l{made}")
+                    made += 1
+            except OSError:
+                pass
+            return made
+        """, "assert f() == 0", "assert 1 + 1 == 2", timeout_s=6.0)
+    assert [r.error_type for r in verdict.results] == ["InodeLimitExceeded", None]
+    assert verdict.ended == "memory"
+
+
+def test_the_judge_refuses_a_huge_lazy_range(host):
+    # sorted() in the judge would expand 3e8 ints (about 10 GB) in the trusted harness
+    verdict = hostile("""
+        def f():
+            return range(3 * 10 ** 8)
+        """, "assert sorted(f()) == [0]", "assert len(f()) == 0")
+    assert [r.error_type for r in verdict.results] == ["BadResult", "BadResult"]
+    assert "range" in verdict.results[0].message
+
+
+def test_judging_has_its_own_deadline(host):
+    verdict = hostile("""
+        def f():
+            return 10 ** 10
+        def g():
+            return 2
+        """, "assert sum(x for x in range(f())) == 0", "assert g() == 2")
+    assert [r.error_type for r in verdict.results] == ["JudgeTimeout", None]
+    assert verdict.ended == "timeout" and verdict.wall_s < 15
+
+
+def test_the_run_as_a_whole_has_a_hard_memory_bound(host):
+    bound = next(b for b in detect_isolation().bounds if b.name == "run memory")
+    if not bound.in_force:
+        pytest.skip(f"no run cgroup on this host: {bound.how}")
+    # the per-test watch is set far above what the run may hold: only the cgroup stops this
+    verdict = hostile("""
+        import os, time
+        def f():
+            for _ in range(6):
+                if os.fork() == 0:
+                    block = bytearray(180 << 20)
+                    for i in range(0, len(block), 4096):
+                        block[i] = 1
+                    time.sleep(30)
+            time.sleep(6)
+            return "held"
+        """, "assert f() == 'held'", "assert 1 + 1 == 2", timeout_s=8.0,
+        total_memory_mb=100_000, run_memory_mb=600)
+    assert [r.error_type for r in verdict.results] == ["MemoryLimitExceeded", None]
+    assert "cgroup" in verdict.results[0].message
+
+
+# ------------------------------------------------------------------ the kill guarantee
+
+
+def test_stopping_everything_it_can_signal_does_not_let_a_process_outlive_its_test(host):
+    verdict = hostile("""
+        import ctypes, os, threading, time
+        def stop_all():  # stop every other process of this uid: the test, and any killer
+            kill = ctypes.CDLL(None).kill  # releases the GIL: the threads run side by side
+            while True:
+                kill(-1, 19)  # SIGSTOP
+        def attack():
+            if os.fork() == 0:
+                os.setsid()  # out of the test's process group
+                def beat():
+                    for i in range(100_000):
+                        with open("/tmp/heartbeat", "w") as fh:
+                            fh.write(str(i))
+                        time.sleep(0.01)
+                threading.Thread(target=beat, daemon=True).start()
+                for _ in range(3):
+                    threading.Thread(target=stop_all, daemon=True).start()
+                stop_all()
+            time.sleep(30)  # stopped by the loop above: the test times out
+        def survivors():
+            me, parent = os.getpid(), os.getppid()
+            uid = str(os.getuid())
+            found = []
+            for pid in os.listdir("/proc"):
+                if pid.isdigit() and int(pid) not in (me, parent):
+                    try:
+                        with open(f"/proc/{pid}/status") as fh:
+                            status = fh.read()
+                        live = "State:\tZ" not in status
+                        if live and status.split("Uid:")[1].split()[0] == uid:
+                            found.append(pid)
+                    except (OSError, IndexError):
+                        pass
+            with open("/tmp/heartbeat") as fh:
+                first = fh.read()
+            time.sleep(0.3)
+            with open("/tmp/heartbeat") as fh:
+                return found, fh.read() != first
+        """, *["assert attack() is None"] * 4, "assert survivors() == ([], False)",
+        timeout_s=1.0)
+    # each attack races a killer of the test's uid (on a design that has one) four times
+    assert [r.error_type for r in verdict.results] == ["Timeout"] * 4 + [None], verdict.results
 
 
 # ------------------------------------------------------------------ fork bombs (last)

@@ -130,7 +130,7 @@ def run_batch(agent: Any, lines: list[TaskLine], out: Path, *, resume: bool = Fa
 
         def record(result: dict[str, Any]) -> None:
             with lock:
-                fh.write(json.dumps(result, ensure_ascii=False) + "\n")
+                fh.write(json.dumps(result) + "\n")
                 fh.flush()
                 os.fsync(fh.fileno())
                 counts.done += 1

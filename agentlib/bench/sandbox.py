@@ -56,8 +56,10 @@ def sandbox_benchmark(runs: int = 30, echo: bool = True) -> dict:
     for _ in range(runs):
         bare.append(_bare_spawn())
         sandboxed.append(_validation(limits))
+    cgroup = any(b.name == "run memory" and b.in_force for b in isolation.bounds)
     figures = {
         "isolation": isolation.mode,
+        "run_cgroup": cgroup,
         "runs": runs,
         "cpus": os.cpu_count(),
         "python": sys.executable,
@@ -75,7 +77,8 @@ def sandbox_benchmark(runs: int = 30, echo: bool = True) -> dict:
 def format_figures(figures: dict) -> str:
     """Render the benchmark's figures as a few plain lines."""
     return "\n".join([
-        f"sandbox benchmark ({figures['isolation']}, {figures['runs']} runs, "
+        f"sandbox benchmark ({figures['isolation']}"
+        f"{', run cgroup' if figures.get('run_cgroup') else ''}, {figures['runs']} runs, "
         f"{figures['cpus']} CPUs)",
         f"  bare `python -I -c pass`:            {figures['bare_python_ms']:7.1f} ms (median)",
         f"  sandboxed validation (3 asserts):    {figures['validation_ms']:7.1f} ms (median)",

@@ -141,10 +141,12 @@ def check_sandbox() -> list[Check]:
     except (SandboxError, OSError) as exc:
         return [Check("sandbox", "FAIL", f"cannot probe isolation: {exc}",
                       "install bubblewrap (apt-get install bubblewrap)")]
+    bounds = [Check(f"sandbox: {b.name}", "OK" if b.in_force else "WARN", b.how)
+              for b in isolation.bounds]
     if isolation.mode == "bwrap":
-        return [Check("sandbox", "OK", f"bwrap: {isolation.reason}")]
+        return [Check("sandbox", "OK", f"bwrap: {isolation.reason}")] + bounds
     return [Check("sandbox", "WARN", f"{isolation.mode}: {isolation.reason}",
-                  "install bubblewrap (apt-get install bubblewrap) and allow user namespaces")]
+                  "install bubblewrap (apt-get install bubblewrap) and allow user namespaces")] + bounds
 
 
 def check_store(settings: Settings, pm) -> list[Check]:

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from agentlib.errors import TaskFormatError
 
@@ -95,12 +96,15 @@ def run_command(
 
 @app.command("isolation")
 def isolation_command() -> None:
-    """Show the isolation the sandbox uses on this machine, and why."""
+    """Show the isolation the sandbox uses on this machine, why, and which bounds are in force."""
     from agentlib.sandbox import detect_isolation
 
     isolation = detect_isolation()
     style = "green" if isolation.mode == "bwrap" else "bold red"
     console.print(f"[{style}]{isolation.mode}[/]: {isolation.reason}", highlight=False)
+    for bound in isolation.bounds:
+        mark = "[green]in force[/]" if bound.in_force else "[yellow]not in force[/]"
+        console.print(f"  {bound.name}: {mark} — {escape(bound.how)}", highlight=False)
 
 
 @app.command("bench")

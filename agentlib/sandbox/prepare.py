@@ -1,24 +1,14 @@
-"""Split tests into what the untrusted child evaluates and what the trusted harness judges.
+"""Split tests into what the untrusted test process evaluates and what the harness judges.
 
 Runs in the agentlib process (trusted), on trusted test sources and on the untrusted
 program's source, which is only parsed here, never run. The harness receives the prepared
-cases, so it needs no parser of its own and starts faster.
+cases (`PreparedCase`, sent as plain JSON), so it needs no parser of its own and starts faster.
 
-A prepared case is a plain dict for the harness:
-
-- ``kind``: ``"assert"`` (judged in the harness: the truth of ``judge``), ``"doctest"``
-  (judged in the harness: the output of ``judge`` against ``want``), ``"doctest-script"``
-  and ``"script"`` (run whole in the child; the child reports its own success, so these
-  are weaker — the verdict's detail says how many there were);
-- ``calls``: the expressions the child evaluates; their values come back as tagged JSON
-  of exact built-in types and are bound to ``__v`` in the harness;
-- ``judge``: the expression evaluated in the harness with ``__v`` bound;
-- ``imports``: standard-library modules the expressions name without importing them;
-- ``setup`` runs before the program, in the child and in the harness; ``after`` (the earlier
-  examples of a doctest) run after the program, one by one, in the child only; as in doctest,
-  an exception in one of them does not stop the next;
-- ``source`` (child-run kinds only): the code the child runs whole. Judged kinds never send
-  the test's source to the child, so the expected values never enter untrusted memory.
+Only calls of the names the program defines (its functions, classes and constants — see
+`names.program_names`) are evaluated by the test process; everything else in a test —
+builtins, modules, setup names, the comparison — is evaluated by the harness with the real
+objects. A program that rebinds a builtin, module or setup name the test uses is refused for
+that test (`PreparedCase.refused`, see `names.shadowing`).
 """
 
 from __future__ import annotations
@@ -26,13 +16,54 @@ from __future__ import annotations
 import ast
 import builtins
 import sys
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from typing import Literal
 
 from agentlib.errors import TaskFormatError
 from agentlib.model import TestCase
+from agentlib.sandbox.names import (
+    Binding,
+    names_used,
+    program_names,
+    shadowing,
+    top_level_bindings,
+)
 
+Kind = Literal["assert", "doctest", "doctest-script", "script"]
 WEAK_KINDS = ("script", "doctest-script")
 _NOT_PRELOADED = {"antigravity", "this", "__hello__", "__phello__", "idlelib", "turtledemo"}
+
+
+@dataclass(frozen=True)
+class PreparedCase:
+    """One test as the harness runs it.
+
+    `kind`: "assert" (the harness judges the truth of `judge`), "doctest" (the harness
+    compares the output of `judge` with `want`), "doctest-script" and "script" (run whole in
+    the test process, which reports its own success: weaker, the verdict's detail counts them).
+    `calls`: the expressions the test process evaluates; their values come back as tagged
+    values of exact built-in types, bound to `__v` for `judge`. `imports`: standard-library
+    modules the expressions name without importing them. `setup` runs before the program, in
+    the test process and in the harness; `after` (a doctest's earlier examples) run after the
+    program, in the test process only, one by one. `source`: the code a child-run kind runs
+    whole; judged kinds never send the test's source to the test process. `refused`: why the
+    program may not run against this test ("" when it may).
+    """
+
+    test: str
+    kind: Kind
+    setup: str = ""
+    after: tuple[str, ...] = ()
+    want: str = ""
+    calls: tuple[str, ...] = ()
+    judge: str = ""
+    imports: tuple[str, ...] = ()
+    source: str = ""
+    refused: str = ""
+
+    def wire(self) -> dict:
+        """The case as the harness reads it (plain JSON types)."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -76,29 +107,8 @@ def is_doctest(source: str) -> bool:
 
 
 def defined_names(program: str) -> set[str]:
-    """Return the top-level names a program (or setup code) binds."""
-    names: set[str] = set()
-    for node in ast.parse(program).body:
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            names.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            continue
-        else:
-            for target in _targets(node):
-                names.update(n.id for n in ast.walk(target) if isinstance(n, ast.Name))
-    return names
-
-
-def _targets(node: ast.stmt) -> list[ast.expr]:
-    if isinstance(node, ast.Assign):
-        return list(node.targets)
-    if isinstance(node, (ast.AnnAssign, ast.AugAssign)):
-        return [node.target]
-    if isinstance(node, (ast.For, ast.AsyncFor)):
-        return [node.target]
-    if isinstance(node, (ast.With, ast.AsyncWith)):
-        return [item.optional_vars for item in node.items if item.optional_vars]
-    return []
+    """Return the top-level names a program (or setup code) defines, imports aside."""
+    return program_names(top_level_bindings(program))
 
 
 def stdlib_names(source: str, bound: set[str]) -> list[str]:
@@ -166,67 +176,87 @@ def split_expression(expression: ast.expr, program_names: set[str]) -> tuple[lis
     return [ast.unparse(c) for c in extractor.calls], ast.unparse(judged)
 
 
-def prepare_case(test: TestCase, program_names: set[str]) -> dict:
-    """Turn one test case into the harness's prepared form (see the module docstring)."""
+def _module_names(tree: ast.AST, used: set[str], test_bound: set[str],
+                  program: set[str]) -> set[str]:
+    """Standard-library modules a test names without binding them (the harness imports them).
+
+    A name the program defines counts as a module only where the test uses it as one alone
+    (`math.pi`); a test that calls it (`copy(x)`) means the program's function.
+    """
+    bases = {id(n.value) for n in ast.walk(tree) if isinstance(n, ast.Attribute)}
+    other = {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and id(n) not in bases}
+    found = set()
+    for name in used - test_bound:
+        if name in sys.stdlib_module_names and not hasattr(builtins, name):
+            if name not in program or name not in other:
+                found.add(name)
+    return found
+
+
+def _split_doctest(test: TestCase) -> tuple[str, str, list[str]]:
+    """Return (the last example's source, its expected output, the examples before it)."""
+    examples = parse_doctest(test.source)
+    judged = [e for e in examples if e.want]
+    if len(judged) > 1 or (judged and judged[0] is not examples[-1]):
+        raise TaskFormatError(
+            f"doctest test {test.source[:60]!r} has several examples with output; "
+            "split it with agentlib.sandbox.cases.doctest_cases()")
+    if not examples:
+        raise TaskFormatError(f"doctest test {test.source[:60]!r} has no `>>>` example")
+    return examples[-1].source, examples[-1].want, [e.source for e in examples[:-1]]
+
+
+def prepare_case(test: TestCase, bindings: list[Binding]) -> PreparedCase:
+    """Turn one test case into the harness's prepared form (see `PreparedCase`)."""
+    source, want, after = _split_doctest(test) if is_doctest(test.source) else (test.source, "", [])
     setup = test.setup
-    source = test.source
-    want = ""
-    after: list[str] = []
-    if is_doctest(source):
-        examples = parse_doctest(source)
-        judged = [e for e in examples if e.want]
-        if len(judged) > 1 or (judged and judged[0] is not examples[-1]):
-            raise TaskFormatError(
-                f"doctest test {source[:60]!r} has several examples with output; "
-                "split it with agentlib.sandbox.cases.doctest_cases()")
-        if not examples:
-            raise TaskFormatError(f"doctest test {source[:60]!r} has no `>>>` example")
-        after = [e.source for e in examples[:-1]]
-        source, want = examples[-1].source, examples[-1].want
     try:
-        bound = program_names | defined_names(setup) | defined_names("\n".join(after))
+        setup_bindings = top_level_bindings(setup) if setup else []
+        after_names = set().union(*(defined_names(example) for example in after))
         tree = ast.parse(source)
+        used = names_used(source).union(*(names_used(example) for example in after))
     except SyntaxError as exc:
         raise TaskFormatError(f"test {test.source[:60]!r} is not valid Python "
                               f"(line {exc.lineno}: {exc.msg})") from exc
-    case = {"test": test.source, "setup": setup, "after": after, "want": want, "calls": [], "judge": "",
-            "imports": [], "source": ""}
+    names = program_names(bindings)
+    setup_names = {b.name for b in setup_bindings}
+    modules = _module_names(tree, used, setup_names | after_names, names)
+    refused = shadowing(bindings, used, setup_bindings, modules) or ""
+    candidate = (names - modules) | after_names
+    if setup and names_used(setup) & names:  # setup that needs the program runs with it
+        candidate |= setup_names
+    bound = candidate | setup_names
     node = tree.body[0] if len(tree.body) == 1 else None
+    split = None
     if want and isinstance(node, ast.Expr):
-        split = split_expression(node.value, bound)
-        kind = "doctest"
+        split, kind = split_expression(node.value, candidate), "doctest"
     elif not want and isinstance(node, ast.Assert):
-        split = split_expression(node.test, bound)
-        kind = "assert"
-    else:
-        split = None
-        kind = "doctest-script" if want else "script"
+        split, kind = split_expression(node.test, candidate), "assert"
+    common = dict(test=test.source, setup=setup, after=tuple(after), want=want, refused=refused)
     if split is None:
-        case.update(kind="doctest-script" if want else "script", source=source,
-                    imports=stdlib_names(source, bound))
-        return case
+        return PreparedCase(kind="doctest-script" if want else "script", source=source,
+                            imports=tuple(stdlib_names(source, bound)), **common)
     calls, judge = split
-    case.update(kind=kind, calls=calls, judge=judge,
-                imports=sorted(set().union(*(stdlib_names(c, bound) for c in calls + [judge])))
-                if calls else stdlib_names(judge, bound))
-    return case
+    imports = set().union(*(stdlib_names(c, bound) for c in calls + [judge]))
+    return PreparedCase(kind=kind, calls=tuple(calls), judge=judge,
+                        imports=tuple(sorted(imports)), **common)
 
 
-def prepare(program: str, tests: list[TestCase]) -> tuple[list[dict], str | None]:
+def prepare(program: str, tests: list[TestCase]) -> tuple[list[PreparedCase], str | None]:
     """Prepare every test; return (cases, the program's syntax error or None)."""
     try:
-        names = defined_names(program)
+        bindings = top_level_bindings(program)
         syntax = None
     except SyntaxError as exc:
-        names = set()
+        bindings = []
         syntax = f"line {exc.lineno}: {exc.msg}"
     except (RecursionError, MemoryError, ValueError) as exc:
-        names = set()
+        bindings = []
         syntax = f"the program could not be parsed ({type(exc).__name__})"
-    return [prepare_case(t, names) for t in tests], syntax
+    return [prepare_case(t, bindings) for t in tests], syntax
 
 
-def preload_modules(program: str, cases: list[dict], packages: dict[str, str]) -> list[str]:
+def preload_modules(program: str, cases: list[PreparedCase], packages: dict[str, str]) -> list[str]:
     """Modules the test process imports before it drops privileges.
 
     The standard-library and allowed modules the program imports (anywhere in its source) or
@@ -240,7 +270,7 @@ def preload_modules(program: str, cases: list[dict], packages: dict[str, str]) -
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             wanted.add(node.module)
     for case in cases:
-        wanted.update(case["imports"])
+        wanted.update(case.imports)
     return sorted(name for name in wanted if name.split(".")[0] not in _NOT_PRELOADED and (
                   name.split(".")[0] in sys.stdlib_module_names
                   or name.split(".")[0] in packages))

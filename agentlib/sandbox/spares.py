@@ -1,9 +1,10 @@
 """Sandboxes started ahead of their job, so a validation does not wait for bwrap and Python.
 
 A spare is a complete, fresh bubblewrap sandbox whose harness has loaded and forked its
-zygote and now waits for a job on its stdin. Each spare serves exactly one run and is then
-killed, so isolation is the same as starting one per run: new namespaces, new tmpfs, new
-processes. Only the start-up moves out of the critical path.
+zygote, and which has joined its own new run cgroup, now waiting for a job on its stdin. Each
+spare serves exactly one run and is then killed, so isolation is the same as starting one per
+run: new namespaces, new tmpfs, new cgroup, new processes. Only the start-up moves out of the
+critical path.
 
 Spares are started by one long-lived daemon thread: bwrap's `--die-with-parent` is tied to
 the thread that started it, so a spare started by a short-lived worker thread would die
@@ -20,21 +21,27 @@ import subprocess
 import threading
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Any
 
 DEFAULT_CAPACITY = 4
 
 
 @dataclass
 class Started:
-    """A started sandbox: its process, the read end of its verdict pipe, its host workdir."""
+    """A started sandbox: its process, the read end of its verdict pipe, its host workdir,
+    its run cgroup (with the number of the descriptor on its OOM counter inside the sandbox),
+    and whether its harness already said it was ready."""
 
     proc: subprocess.Popen
     verdict_r: int
     workdir: str | None = None
+    cgroup: Any = None
+    oom_fd: int | None = None
+    ready: bool = False
 
 
 def stop(started: Started) -> None:
-    """Kill a started sandbox's whole session and release its descriptors."""
+    """Kill a started sandbox's whole session, release its descriptors, remove its cgroup."""
     try:
         os.killpg(started.proc.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -50,6 +57,8 @@ def stop(started: Started) -> None:
         os.close(started.verdict_r)
     except OSError:
         pass
+    if started.cgroup is not None:
+        started.cgroup.remove()
 
 
 def capacity() -> int:
