@@ -6,7 +6,7 @@ import time
 import uuid
 from typing import Any, Callable
 
-from agentlib.agent.extract import infer_entry_point
+from agentlib.code import infer_entry_point
 from agentlib.config import Settings
 from agentlib.errors import AgentlibError, LLMError, TaskFormatError
 from agentlib.llm import LLM

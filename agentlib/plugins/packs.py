@@ -89,7 +89,7 @@ def load_pack(pm: Any, pack: str) -> list[PackEntry | tuple[str, str]]:
 
 
 def _static_problem(entry: PackEntry) -> str | None:
-    from agentlib.library.code import find_function
+    from agentlib.code import find_function
     from agentlib.sandbox import assert_case
 
     try:
@@ -135,7 +135,7 @@ def verify_entry(entry: PackEntry, old_tests: list[str], limits: Any,
 
 def module_for(entry: PackEntry, pack: str) -> Module:
     """Build the library record of a verified pack entry."""
-    from agentlib.library.code import docstring, module_id, signature
+    from agentlib.code import docstring, module_id, signature
 
     doc = entry.docstring or docstring(entry.source, entry.name)
     return Module(id=module_id(entry.source), name=entry.name, source=entry.source,
@@ -148,7 +148,7 @@ def module_for(entry: PackEntry, pack: str) -> Module:
 def install_pack(library: Any, pm: Any, pack: str, limits: Any = None,
                  run_plugin_validators: bool = True) -> PackReport:
     """Verify every entry of `pack` in the sandbox and store those that pass in `library`."""
-    from agentlib.library.code import module_id
+    from agentlib.code import module_id
     from agentlib.plugins import run_validators
     from agentlib.sandbox import Limits
 
