@@ -365,9 +365,9 @@ def validate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
         if own.passed:
             verdict, chosen = own, dict(fallback)
             state = {**state, **chosen}
-    if verdict.passed and ctx.validators is not None:
-        rejections = ctx.validators(state["program"], state["entry_point"],
-                                    [t.source for t in state["task"].tests])
+    if verdict.passed:
+        rejections = ctx.runtime.validate(state["program"], state["entry_point"],
+                                          [t.source for t in state["task"].tests])
         if rejections:
             reason = "it passes the tests but a validator rejected it: " + "; ".join(rejections)
             attempt = Attempt(source=state["program"], verdict=verdict, origin=origin,
@@ -409,7 +409,7 @@ def store(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
             name = new_name
         else:
             detail = f"supersedes {name} v{previous.version} (passes its tests too)"
-    llm = ctx._llm
+    llm = ctx.runtime.loaded_llm
     module = Module(
         id=module_id(source), name=name, source=source, signature=signature(source, name),
         docstring=docstring(source, name), tests=tests,

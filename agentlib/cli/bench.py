@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agentlib.cli.options import BaseURLOpt, LLMOpt, ModelOpt, make_settings
+from agentlib.cli.options import BaseURLOpt, LLMOpt, ModelOpt, make_runtime, make_settings
 
 app = typer.Typer(help="Benchmarks that print figures: sandbox, store, reuse, tasks, stream, "
                        "refactor.",
@@ -74,12 +74,11 @@ def _summary_table(summaries) -> Table:
 
 def _run(file: Path, configs: list[str], report: Path | None, limit: int | None,
          llm: str | None, model: str | None, base_url: str | None) -> list:
-    from agentlib.agent import Agent
     from agentlib.bench.tasks import environment, run_configs, write_report
 
     tasks = _load(file, limit)
     settings = make_settings(llm=llm, model=model, base_url=base_url)
-    model_llm = Agent(settings).llm()
+    model_llm = make_runtime(settings).llm()
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[stats]}"), TimeElapsedColumn()]
     with Progress(*columns, console=Console(stderr=True)) as progress:
@@ -171,7 +170,6 @@ def refactor(
     import json
     import tempfile
 
-    from agentlib.agent import Agent
     from agentlib.bench.refactor import refactor_benchmark
 
     stream_tasks = _load(file, None)
@@ -182,7 +180,7 @@ def refactor(
     for path in extra or []:
         grow += _load(path, extra_limit)
     settings = make_settings(llm=llm, model=model, base_url=base_url)
-    model_llm = Agent(settings).llm()
+    model_llm = make_runtime(settings).llm()
     with tempfile.TemporaryDirectory(prefix="agentlib-bench-") as tmp:
         workdir = report / "libraries" if report else Path(tmp)
         if workdir.exists():
