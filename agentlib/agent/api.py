@@ -6,6 +6,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
+from agentlib.agent.views import result
 from agentlib.code import infer_entry_point
 from agentlib.config import Settings
 from agentlib.errors import AgentlibError, TaskFormatError
@@ -78,8 +79,7 @@ class Agent:
                 "call; give `entry_point`")
         context = SolveContext(self.runtime, on_token=on_token)
         initial = {"task": task, "entry_point": entry, "max_attempts": self.settings.attempts,
-                   "attempts": [], "trace": [], "llm_calls": 0, "prompt_tokens": 0,
-                   "completion_tokens": 0}
+                   "attempts": [], "steps": []}
         graph = self._compiled()
         config: dict[str, Any] = {"recursion_limit": 100}
         if self.checkpointer is None:
@@ -93,39 +93,7 @@ class Agent:
                 state = graph.invoke(None, context=context, config=config)  # continue
             else:
                 state = graph.invoke(initial, context=context, config=config)
-        return _result(task, entry, state, time.monotonic() - start)
-
-
-def _result(task: Task, entry: str, state: dict[str, Any], wall: float) -> SolveResult:
-    attempts = state.get("attempts", [])
-    solved = bool(state.get("solved"))
-    if state.get("reused"):
-        decision = "reused"
-    elif solved:
-        decision = "created" if len(attempts) == 1 else "repaired"
-    else:
-        decision = "failed"
-    last = attempts[-1] if attempts else None
-    stored = state.get("stored")
-    reused = state.get("reused")
-    module_id = stored.id if stored else (reused.id if reused else None)
-    error = None
-    if not solved and last is not None:
-        if last.extract_error:
-            error = last.extract_error
-        elif last.verdict is not None and last.verdict.failures:
-            first = last.verdict.failures[0]
-            error = f"{first.test}: {first.error_type}: {first.message.splitlines()[0] if first.message else ''}"
-    return SolveResult(
-        id=task.id, status="solved" if solved else "failed", decision=decision,
-        entry_point=entry, program=state.get("program", "") if solved else
-        (last.source if last else ""), module_id=module_id,
-        attempts=sum(1 for a in attempts if a.origin != "reuse"),
-        llm_calls=state.get("llm_calls", 0), prompt_tokens=state.get("prompt_tokens", 0),
-        completion_tokens=state.get("completion_tokens", 0), wall_s=round(wall, 3),
-        error=error, verdict=last.verdict if last else None, trace=state.get("trace", []),
-        modules_used=[reused.name] if reused else list(state.get("dependencies") or []),
-        insights_used=[i.id for i in state.get("insights") or []])
+        return result(task, entry, state, time.monotonic() - start)
 
 
 __all__ = ["Agent", "AgentlibError"]

@@ -22,7 +22,8 @@ from agentlib.agent.taskfile import TaskLine
 from agentlib.errors import AgentlibError, TaskFormatError
 
 ALLOWED_TYPES = [("agentlib.model", name) for name in (
-    "Task", "TestCase", "TestResult", "Verdict", "Module", "Attempt", "TraceStep", "Insight")]
+    "Task", "TestCase", "TestResult", "Verdict", "Module", "Attempt", "TraceStep", "Insight",
+    "Reply", "Rejection", "Hit", "Fallback")]
 
 
 @dataclass
