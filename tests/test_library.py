@@ -175,7 +175,7 @@ def test_check_reports_a_module_without_tests(library):
 
 
 def test_check_sees_records_embedded_from_an_older_text_and_reindex_fixes_them(library):
-    from agentlib.library.store import embedding_text
+    from agentlib.library.text import embedding_text
 
     module = library.add(double())
     assert library.check() == []

@@ -119,15 +119,3 @@ def format_insights(insights: list) -> str:
     return "\n".join(f"{n}. [{i.taxonomy}] When {i.condition.rstrip('.')}: {i.explanation}"
                       + (f" Example: {i.example}" if i.example else "")
                       for n, i in enumerate(insights, start=1))
-
-REFINE = """This lesson from an experience library was shown to a programmer on {shown} tasks.
-It helped {helped} time(s) and misled {misled} time(s): its condition is too broad.
-
-TAXONOMY: {taxonomy}
-CONDITION: {condition}
-EXPLANATION: {explanation}
-EXAMPLE: {example}
-
-Rewrite only the CONDITION so that it applies just where the explanation is right. Answer
-with one line:
-CONDITION: <the narrower condition>"""

@@ -14,7 +14,7 @@ from agentlib.agent import prompts
 from agentlib.agent.policy import Request, RetryKind, sampling
 from agentlib.agent.state import SolveState, llm_attempts, shown_modules
 from agentlib.config import Settings
-from agentlib.library.store import task_gist
+from agentlib.library.text import task_gist
 from agentlib.model import Module, Verdict
 
 

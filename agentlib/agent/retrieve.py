@@ -14,7 +14,7 @@ from agentlib.agent.state import SolveState
 from agentlib.code import accepts, find_function, first_call
 from agentlib.errors import StoreError
 from agentlib.library.insights import select_insights
-from agentlib.library.store import query_text, task_gist
+from agentlib.library.text import query_text, task_gist
 from agentlib.model import Attempt, Hit, Module, Task, TraceStep, Verdict
 from agentlib.sandbox import run as run_sandbox
 

@@ -113,8 +113,8 @@ def evolve(
     base_url: BaseURLOpt = None,
 ) -> None:
     """Refine (or retire) insights that misled more often than they helped."""
-    from agentlib.agent.evolve import evolve_insights
     from agentlib.cli.options import make_runtime
+    from agentlib.refactor.evolve import evolve_insights
 
     settings = make_settings(library, llm, model, base_url)
     runtime = make_runtime(settings)

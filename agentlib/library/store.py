@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from contextlib import contextmanager
-from dataclasses import fields
 from typing import Any, Iterator
 
 from agentlib.code import (
@@ -14,64 +11,25 @@ from agentlib.code import (
     dependencies,
     dependency_closure,
     dependency_problems,
+    external_names,
     module_closure,
     program_source,
 )
-from agentlib.code.names import external_names
 from agentlib.errors import StoreError
-from agentlib.library.chroma import HNSW, INSIGHTS, MODULES, REINDEX_SUFFIX, connect, fetch_all
+from agentlib.library.chroma import (
+    INSIGHTS,
+    MODULES,
+    connect,
+    fetch_all,
+    rebuild_collection,
+    where_clause,
+)
 from agentlib.library.exact import EXACT_MAX_RECORDS, ExactIndex
+from agentlib.library.records import from_metadata, to_metadata
+from agentlib.library.text import embedding_text
 from agentlib.model import Module
 
-_JSON_FIELDS = ("tests", "dependencies")
 REINDEX_HINT = "run `agentlib lib reindex` to re-embed the library with the configured embedder"
-
-
-def _to_metadata(module: Module) -> dict[str, Any]:
-    meta: dict[str, Any] = {}
-    for f in fields(Module):
-        value = getattr(module, f.name)
-        meta[f.name] = json.dumps(value) if f.name in _JSON_FIELDS else value
-    return meta
-
-
-def _from_metadata(meta: dict[str, Any]) -> Module:
-    values = {f.name: meta.get(f.name) for f in fields(Module) if f.name in meta}
-    for name in _JSON_FIELDS:
-        values[name] = json.loads(values.get(name) or "[]")
-    return Module(**values)
-
-
-# The request wording most task prompts open with ("Write a python function to ..."). Left in,
-# it makes unrelated tasks look near: on MBPP, 44% of validation tasks had a train task within
-# cosine distance 0.4 with it, 26% without; related tasks of the bundled stream stay as near.
-_REQUEST = re.compile(
-    r"^\s*(?:please\s+)?(?:write|create|implement|define|make|develop|code|build|give)\s+"
-    r"(?:(?:a|an|the|me)\s+)*(?:python3?\s+|small\s+|simple\s+)*"
-    r"(?:function|program|method|routine|script|lambda(?:\s+function)?)\b"
-    r"(?:\s+(?:called|named))?(?:\s+(?:to|that|which|for)\b)?", re.IGNORECASE)
-
-
-def task_gist(prompt: str) -> str:
-    """The prompt without its opening request wording: what the task is about."""
-    return _REQUEST.sub("", prompt, count=1).strip() or prompt.strip()
-
-
-def query_text(prompt: str, tests: list[str]) -> str:
-    """The text a task searches the library with: its gist and its tests."""
-    return "\n".join([task_gist(prompt), *tests])
-
-
-def embedding_text(module: Module) -> str:
-    """The text a module is found by: signature, docstring and the gist of its task."""
-    return f"{module.signature}\n{module.docstring}\n{task_gist(module.task_prompt)}".strip()
-
-
-def _where(filters: dict[str, Any]) -> dict[str, Any] | None:
-    clauses = [{key: value} for key, value in filters.items()]
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class Library:
@@ -122,25 +80,25 @@ class Library:
 
     def get_by_id(self, module_id: str) -> Module | None:
         got = self.modules.get(ids=[module_id], include=["metadatas"])
-        return _from_metadata(got["metadatas"][0]) if got["ids"] else None
+        return from_metadata(got["metadatas"][0]) if got["ids"] else None
 
     def get(self, name: str) -> Module | None:
         """Return the active module called `name`, if any."""
         got = self.modules.get(where={"$and": [{"name": name}, {"status": "active"}]},
                                include=["metadatas"])
-        return _from_metadata(got["metadatas"][0]) if got["ids"] else None
+        return from_metadata(got["metadatas"][0]) if got["ids"] else None
 
     def list(self, status: str | None = "active") -> list[Module]:
         """Return modules with `status` (None: every status), sorted by name then version."""
         where = {"status": status} if status else None
         got = fetch_all(self.modules, ["metadatas"], where)
-        return sorted((_from_metadata(m) for m in got["metadatas"]),
+        return sorted((from_metadata(m) for m in got["metadatas"]),
                       key=lambda m: (m.name, m.version))
 
     def history(self, name: str) -> list[Module]:
         """Return every version of `name` (active, superseded or pruned), oldest first."""
         got = self.modules.get(where={"name": name}, include=["metadatas"])
-        return sorted((_from_metadata(m) for m in got["metadatas"]),
+        return sorted((from_metadata(m) for m in got["metadatas"]),
                       key=lambda m: (m.version, m.created_at))
 
     def count(self) -> int:
@@ -178,10 +136,10 @@ class Library:
         where = {"status": "active", **(filters or {})}
         exact = self._exact_index()
         if exact is not None:
-            return [(_from_metadata(m), d) for m, d in exact.search(vector, k, where)]
-        got = self.modules.query(query_embeddings=[vector], n_results=k, where=_where(where),
+            return [(from_metadata(m), d) for m, d in exact.search(vector, k, where)]
+        got = self.modules.query(query_embeddings=[vector], n_results=k, where=where_clause(where),
                                  include=["metadatas", "distances"])
-        return [(_from_metadata(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0], strict=True)]
+        return [(from_metadata(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0], strict=True)]
 
     def _exact_index(self) -> ExactIndex | None:
         """The in-memory exact index while the library is small (embedded mode only)."""
@@ -286,7 +244,7 @@ class Library:
         try:
             with self.conn.write():
                 yield
-            patches = [([_to_metadata(m) for m in mods], vectors)
+            patches = [([to_metadata(m) for m in mods], vectors)
                        for mods, vectors in self._patches]
             if cache is not None and self.conn.reopens == reopens and cache.apply(patches):
                 cache.generation = self.conn.generation()
@@ -298,11 +256,10 @@ class Library:
     def _check_dependencies(self, module: Module) -> None:
         """Set the module's dependencies by the rule; refuse a wrong listed one or a cycle."""
         try:
-            wanted = external_names(module.source) | set(module.dependencies)
-        except SyntaxError as exc:
-            raise StoreError(f"{module.name}: the source does not parse ({exc}); "
-                             "only verified, parseable code can be stored") from exc
-        active = self.active_names(wanted - {module.name})
+            names = external_names(module.source)
+        except SyntaxError:
+            names = set()  # dependency_problems says so
+        active = self.active_names((names | set(module.dependencies)) - {module.name})
         problems = dependency_problems(module.source, module.dependencies, active, module.name)
         if problems:
             raise StoreError("; ".join(problems))
@@ -385,14 +342,14 @@ class Library:
     def reindex(self) -> int:
         """Re-embed every module and insight with this library's embedder; return the count.
 
-        Each collection is rebuilt beside the old one and swapped in; a crash before the
-        swap leaves the old collection, a crash during it is finished on the next open.
+        Each collection is rebuilt beside the old one and swapped in (`rebuild_collection`).
         """
         from agentlib.library.insights import insight_text
 
+        texts = {MODULES: lambda meta: embedding_text(from_metadata(meta)), INSIGHTS: insight_text}
         with self.conn.write():
-            total = self._rebuild(MODULES, lambda m: embedding_text(_from_metadata(m)))
-            total += self._rebuild(INSIGHTS, insight_text)
+            total = sum(rebuild_collection(self.conn, name, self.collection_metadata, text_of,
+                                           self.embedder.embed) for name, text_of in texts.items())
             self._exact = None
             return total
 
@@ -402,30 +359,6 @@ class Library:
 
         if unreadable_vectors(self):
             self.reindex()
-
-    def _rebuild(self, name: str, text_of) -> int:
-        client = self.conn.client
-        old = self.conn.collection(name, self.collection_metadata)
-        hnsw = dict(old.configuration.get("hnsw") or HNSW)
-        ids, metadatas, _ = self.conn.read_records(name)
-        temp_name = name + REINDEX_SUFFIX
-        try:
-            client.delete_collection(temp_name)
-        except Exception:  # noqa: BLE001 - chromadb raises different types for "absent"
-            pass
-        new = client.create_collection(temp_name, metadata=self.collection_metadata,
-                                       configuration={"hnsw": hnsw}, embedding_function=None)
-        texts = [text_of(m) for m in metadatas]
-        batch = 1000
-        for start in range(0, len(texts), batch):
-            chunk = slice(start, start + batch)
-            new.add(ids=ids[chunk], metadatas=metadatas[chunk],
-                    documents=texts[chunk], embeddings=self.embedder.embed(texts[chunk]))
-        client.delete_collection(name)
-        self.conn.forget(name)
-        new.modify(name=name)
-        self.conn.forget(temp_name)
-        return len(texts)
 
     def _upsert(self, modules: list[Module], vectors: list[list[float]] | None = None) -> None:
         """Write whole records in one Chroma call; reuse stored vectors for known ids."""
@@ -438,14 +371,14 @@ class Library:
             vectors = [stored[m.id] if m.id in stored else list(by_index[i])
                        for i, m in enumerate(modules)]
         self.modules.upsert(ids=[m.id for m in modules], embeddings=vectors, documents=texts,
-                            metadatas=[_to_metadata(m) for m in modules])
+                            metadatas=[to_metadata(m) for m in modules])
         if self._patches is not None:
             self._patches.append((modules, vectors))
 
     def _update(self, modules: list[Module]) -> None:
         """Rewrite the metadata of stored records (their vectors do not change)."""
         self.modules.update(ids=[m.id for m in modules],
-                            metadatas=[_to_metadata(m) for m in modules])
+                            metadatas=[to_metadata(m) for m in modules])
         if self._patches is not None:
             self._patches.append((modules, None))
 
@@ -457,8 +390,6 @@ class Library:
         wanted = dict(zip(ids, texts, strict=True))
         return {i: list(v) for i, v, d in zip(got["ids"], got["embeddings"], got["documents"],
                                               strict=True) if d == wanted.get(i)}
-
-    # ------------------------------------------------------------------ maintenance
 
     def check(self, run_tests: bool = False) -> list[str]:
         """Return the library's integrity problems (empty when it is sound)."""

@@ -20,8 +20,7 @@ from typing import Any, Callable, Literal
 import pluggy
 
 from agentlib.errors import PluginError
-
-hookimpl = pluggy.HookimplMarker("agentlib")
+from agentlib.plugins.hookspecs import hookimpl
 
 ENTRY_POINT_GROUP = "agentlib"
 BUILTIN = "agentlib.builtin"
@@ -107,8 +106,8 @@ def make_plugin_manager(load_entry_points: bool | None = None) -> PluginManager:
     :param load_entry_points: load the `agentlib` entry points; None (the default) loads them
         unless ``AGENTLIB_NO_PLUGINS`` is set.
     """
-    from agentlib import __version__
     from agentlib.plugins import builtin, hookspecs
+    from agentlib.version import __version__
 
     pm = PluginManager()
     pm.add_hookspecs(hookspecs)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     import typer
 
 hookspec = pluggy.HookspecMarker("agentlib")
+hookimpl = pluggy.HookimplMarker("agentlib")
+"""Marks a plugin's implementation of a hook (re-exported as `agentlib.plugins.hookimpl`)."""
 
 
 @hookspec

@@ -29,7 +29,7 @@ from agentlib.code import (
     signature,
 )
 from agentlib.errors import TaskFormatError
-from agentlib.library.store import embedding_text
+from agentlib.library.text import embedding_text
 from agentlib.model import Module, TestCase
 from agentlib.refactor.commit import commit, recover
 from agentlib.refactor.programs import closure, first_failure, run_stored_tests, source_lines
