@@ -15,10 +15,12 @@ from langgraph.checkpoint.memory import InMemorySaver
 from agentlib.agent import Agent
 from agentlib.agent.context import SolveContext
 from agentlib.agent.graph import build_graph
+from agentlib.agent.state import solved
 from agentlib.config import Settings
 from agentlib.errors import LLMError, TaskFormatError
 from agentlib.llm.replay import ReplayLLM
 from agentlib.model import Task
+from agentlib.runtime import Runtime
 
 
 @pytest.fixture
@@ -58,7 +60,9 @@ def test_reuse_under_another_name_is_a_wrapper(agent, library):
 def test_failed_candidates_are_repaired_with_the_failing_cases(agent, library, replay):
     result = agent.solve(scenarios.MISLEADING)
     assert result.attempts == 6 and result.llm_calls == 7  # 6 attempts (default) + 1 reflection
-    assert _nodes(result).count("repair") == 5
+    # the first failure is repaired in its conversation, the later ones restart afresh
+    assert [n for n in _nodes(result) if n in ("repair", "retry", "restart")] == \
+        ["repair", "restart", "restart", "restart", "restart"]
     assert result.status == "failed" and result.decision == "failed"
     assert "combine" in result.error
     assert library.get("combine") is None  # nothing unverified is stored
@@ -173,17 +177,17 @@ def test_task_without_entry_point_is_refused(agent):
         agent.solve(Task.from_asserts("x", ["assert True"]))
 
 
-def test_graph_compiles_with_a_checkpointer_and_resumes_state(tmp_path, library, replay):
+def test_graph_compiles_with_a_checkpointer_and_resumes_state(tmp_path, library, replay,
+                                                             builtin_pm):
     graph = build_graph().compile(checkpointer=InMemorySaver())
-    context = SolveContext(settings=Settings(store=str(tmp_path)), library=library,
-                           llm_factory=lambda: replay)
+    context = SolveContext(Runtime(Settings(store=str(tmp_path)), library=library, llm=replay,
+                                   pm=builtin_pm))
     config = {"configurable": {"thread_id": "t1"}}
     state = graph.invoke({"task": scenarios.ADD, "entry_point": "add", "max_attempts": 2,
-                          "attempts": [], "trace": [], "llm_calls": 0, "prompt_tokens": 0,
-                          "completion_tokens": 0}, context=context, config=config)
-    assert state["solved"] and state["stored"].name == "add"
+                          "attempts": [], "steps": []}, context=context, config=config)
+    assert solved(state) and state["stored"].name == "add"
     snapshot = graph.get_state(config)
-    assert snapshot.values["solved"] and snapshot.next == ()
+    assert solved(snapshot.values) and snapshot.next == ()
 
 
 def _runs_standalone(program: str, task: Task) -> None:
@@ -260,7 +264,7 @@ def _module(name: str, prompt: str, tests: list[str], source: str = "", doc: str
 
 
 def test_a_shown_module_reads_as_its_whole_description_and_an_example_call():
-    from agentlib.agent.nodes import module_line
+    from agentlib.agent.requests import module_line
 
     words = ("Write a function word_counts(text) that returns a dict mapping each lowercase "
              "word to how many times it occurs; words are separated by whitespace.")
@@ -275,7 +279,7 @@ def test_a_shown_module_reads_as_its_whole_description_and_an_example_call():
 
 
 def test_a_shown_module_prefers_its_docstring_and_skips_tests_that_show_no_value():
-    from agentlib.agent.nodes import module_line
+    from agentlib.agent.requests import module_line
 
     module = _module("is_prime", "Check whether a number is prime.",
                      ["assert is_prime(7)", "assert not is_prime(9)", "assert other(1) == 2"],
@@ -286,7 +290,7 @@ def test_a_shown_module_prefers_its_docstring_and_skips_tests_that_show_no_value
 
 
 def test_a_long_description_is_cut_at_a_word_boundary():
-    from agentlib.agent.nodes import module_line
+    from agentlib.agent.requests import module_line
 
     prompt = "Compute " + " ".join(f"word{i}" for i in range(80)) + "."
     line = module_line(_module("f", prompt, []))

@@ -210,7 +210,7 @@ class _Answers:
 
 
 def test_evolve_refines_an_insight_that_misleads_more_than_it_helps(library):
-    from agentlib.agent.evolve import evolve_insights
+    from agentlib.refactor.evolve import evolve_insights
 
     old = _history(library, retrieved=5, helped=1, misled=3)
     llm = _Answers("CONDITION: When records must be sorted by one key and ties keep input order.")
@@ -223,7 +223,7 @@ def test_evolve_refines_an_insight_that_misleads_more_than_it_helps(library):
 
 
 def test_evolve_retires_when_the_refinement_is_unusable(library):
-    from agentlib.agent.evolve import evolve_insights
+    from agentlib.refactor.evolve import evolve_insights
 
     old = _history(library, retrieved=4, helped=0, misled=2)
     actions = evolve_insights(library, _Answers("I would not change anything."))
@@ -231,7 +231,7 @@ def test_evolve_retires_when_the_refinement_is_unusable(library):
 
 
 def test_evolve_leaves_helpful_or_rarely_shown_insights_alone(library):
-    from agentlib.agent.evolve import evolve_insights
+    from agentlib.refactor.evolve import evolve_insights
 
     _history(library, retrieved=6, helped=4, misled=2)
     llm = _Answers()
@@ -240,7 +240,7 @@ def test_evolve_leaves_helpful_or_rarely_shown_insights_alone(library):
 
 
 def test_evolve_dry_run_writes_nothing(library):
-    from agentlib.agent.evolve import evolve_insights
+    from agentlib.refactor.evolve import evolve_insights
 
     old = _history(library, retrieved=3, helped=0, misled=3)
     actions = evolve_insights(library, _Answers("CONDITION: When sorting records by one key "
@@ -310,7 +310,7 @@ def _words_history(tmp_path):
 
 
 def test_evolve_keeps_a_refinement_that_stops_reaching_the_tasks_it_misled(tmp_path):
-    from agentlib.agent.evolve import evolve_insights
+    from agentlib.refactor.evolve import evolve_insights
 
     library, old = _words_history(tmp_path)
     assert old.misled_on == ["numbers descending", "numbers ascending"]
@@ -324,7 +324,7 @@ def test_evolve_keeps_a_refinement_that_stops_reaching_the_tasks_it_misled(tmp_p
 
 
 def test_evolve_retires_a_refinement_that_still_reaches_them(tmp_path):
-    from agentlib.agent.evolve import evolve_insights
+    from agentlib.refactor.evolve import evolve_insights
 
     library, old = _words_history(tmp_path)
     actions = evolve_insights(library, _Answers("CONDITION: When numbers are ordered."),

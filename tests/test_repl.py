@@ -34,8 +34,10 @@ class Terminal:
     """A process in a pty, read as a person would: escape sequences stripped."""
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
+        # poll, not select: select refuses descriptors >= 1024, which a long test session
+        # reaches (every Chroma client the earlier tests opened keeps its files open)
         self.child = pexpect.spawn(AGENTLIB, args, env=env, encoding="utf-8",
-                                   dimensions=(50, 140), timeout=5)
+                                   dimensions=(50, 140), timeout=5, use_poll=True)
         self.raw = ""
         self.seen = 0  # how much of the text earlier waits consumed
 

@@ -22,7 +22,8 @@ from agentlib.agent.taskfile import TaskLine
 from agentlib.errors import AgentlibError, TaskFormatError
 
 ALLOWED_TYPES = [("agentlib.model", name) for name in (
-    "Task", "TestCase", "TestResult", "Verdict", "Module", "Attempt", "TraceStep", "Insight")]
+    "Task", "TestCase", "TestResult", "Verdict", "Module", "Attempt", "TraceStep", "Insight",
+    "Reply", "Rejection", "Hit", "Fallback")]
 
 
 @dataclass
@@ -92,7 +93,7 @@ def _maybe_evolve(agent: Any, counts: BatchCounts) -> None:
     if (every <= 0 or counts.done % every or not settings.use_insights
             or agent.library is None):
         return
-    from agentlib.agent.evolve import evolve_insights, needs_evolution
+    from agentlib.refactor.evolve import evolve_insights, needs_evolution
 
     if any(needs_evolution(i) for i in agent.library.insights.list()):
         counts.evolved += len(evolve_insights(

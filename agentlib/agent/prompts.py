@@ -56,9 +56,22 @@ An earlier answer to this task failed these tests:
 {failures}
 Read the task and the tests again and write `{name}` from scratch, another way."""
 
-EXTRACT_FAILED = """Your reply was rejected: {error}.
+_REJECTED = """Your reply was rejected: {reason}.
 
 Reply with the complete Python function `{name}` in one ```python code block."""
+
+REJECTED = {
+    "unparseable": _REJECTED,
+    "rewrites_library": _REJECTED,
+    "arity": _REJECTED,
+    "special_cased": _REJECTED,
+    "validator": _REJECTED,
+}
+"""The answer to each kind of rejection ({reason}, {name}); one text for all of them today."""
+
+SPECIAL_CASED = ("the function special-cases the test inputs instead of solving the task: "
+                 "{detail}")
+VALIDATOR_REJECTED = "it passes the tests but a validator rejected it: {rejections}"
 
 
 def format_tests(tests: list[str]) -> str:
@@ -106,15 +119,3 @@ def format_insights(insights: list) -> str:
     return "\n".join(f"{n}. [{i.taxonomy}] When {i.condition.rstrip('.')}: {i.explanation}"
                       + (f" Example: {i.example}" if i.example else "")
                       for n, i in enumerate(insights, start=1))
-
-REFINE = """This lesson from an experience library was shown to a programmer on {shown} tasks.
-It helped {helped} time(s) and misled {misled} time(s): its condition is too broad.
-
-TAXONOMY: {taxonomy}
-CONDITION: {condition}
-EXPLANATION: {explanation}
-EXAMPLE: {example}
-
-Rewrite only the CONDITION so that it applies just where the explanation is right. Answer
-with one line:
-CONDITION: <the narrower condition>"""

@@ -74,15 +74,3 @@ def parse_reflection(text: str, *, task_prompt: str, entry_point: str,
     insight = Insight(id="", taxonomy=taxonomy, condition=condition, explanation=explanation,
                       example=fields.get("EXAMPLE", "").strip("` "))
     return Reflection(insight=insight, misled=misled)
-
-
-def parse_condition(text: str) -> str:
-    """Read the `CONDITION:` line of a refinement answer."""
-    for line in text.replace("```", "").splitlines():
-        match = _FIELD.match(line)
-        if match and match.group(1).upper() == "CONDITION":
-            condition = match.group(2).strip().strip("*").strip()
-            if len(condition.split()) < 4:
-                raise ReflectionError("the refined condition is too short")
-            return condition
-    raise ReflectionError("no CONDITION line in the answer")

@@ -1,34 +1,71 @@
-"""The graph's state: a typed dict whose list fields accumulate through reducers."""
+"""The graph's state: what a solve keeps, and what is read from it (never stored twice).
+
+Nodes return partial updates; `attempts` and `steps` accumulate through their reducers.
+Everything else a caller wants — solved or not, the program, the counters, the trace — is
+derived from the attempts by the functions below.
+"""
 
 from __future__ import annotations
 
 import operator
-from typing import Annotated, Any, TypedDict
+from typing import Annotated, TypedDict
 
-from agentlib.model import Attempt, Insight, Module, Task, TraceStep
+from agentlib.model import Attempt, Hit, Insight, Module, Reply, Task, TraceStep
 
 
 class SolveState(TypedDict, total=False):
     task: Task
+    """The task being solved."""
     entry_point: str
+    """The function the task's tests call."""
     max_attempts: int
-    phase: str  # how the current candidate was asked for: generate | repair | retry
-    extract_error: str | None
-    retrieved: list[Module]
-    relevant: list[str]  # names of retrieved modules close enough to show to the model
-    archived: list[Module]  # pruned modules near the task: tried for reuse, never shown
-    insights: list[Insight]  # shown to generate and repair
-    learned: Insight | None  # what reflect stored
-    reused: Module | None
-    program: str  # self-contained source of the current candidate (with dependencies)
-    candidate: str  # the candidate's own source
-    dependencies: list[str]
-    fallback: dict[str, Any] | None  # the model's own copies of library functions kept
+    """How many LLM attempts (generate and its retries) the task may take."""
+    hits: list[Hit]
+    """The active modules retrieve found, nearest first, with their distances."""
+    archived: list[Module]
+    """Pruned modules near the task: tried for reuse, never shown to the model."""
+    insights: list[Insight]
+    """The lessons shown to generate and repair."""
+    pending: Attempt | None
+    """The candidate just asked for, not yet validated (validate records it)."""
     attempts: Annotated[list[Attempt], operator.add]
-    trace: Annotated[list[TraceStep], operator.add]
-    llm_calls: Annotated[int, operator.add]
-    prompt_tokens: Annotated[int, operator.add]
-    completion_tokens: Annotated[int, operator.add]
-    messages: list[dict[str, Any]]
-    solved: bool
+    """Every iteration, in order: a reuse, or an LLM attempt and its judgement."""
+    steps: Annotated[list[TraceStep], operator.add]
+    """The decisions of the nodes that are not attempts (retrieve, try_reuse, store, reflect)."""
+    reflection: Reply | None
+    """The reflection's completion, when reflect asked the model for a lesson."""
     stored: Module | None
+    """The module store wrote (None: nothing stored)."""
+
+
+def last_attempt(state: SolveState) -> Attempt | None:
+    attempts = state.get("attempts") or []
+    return attempts[-1] if attempts else None
+
+
+def llm_attempts(state: SolveState) -> list[Attempt]:
+    """The attempts whose candidate came from the model (not reuse)."""
+    return [a for a in state.get("attempts") or [] if a.kind != "reuse"]
+
+
+def reused(state: SolveState) -> Attempt | None:
+    """The reuse attempt, when a stored module solved the task."""
+    last = last_attempt(state)
+    return last if last is not None and last.kind == "reuse" and last.passed else None
+
+
+def solved(state: SolveState) -> bool:
+    last = last_attempt(state)
+    return last is not None and last.passed
+
+
+def replies(state: SolveState) -> list[Reply]:
+    """Every completion the solve asked for: one per LLM attempt, and the reflection."""
+    found = [a.reply for a in state.get("attempts") or [] if a.reply is not None]
+    reflection = state.get("reflection")
+    return found + ([reflection] if reflection is not None else [])
+
+
+def shown_modules(state: SolveState, max_distance: float) -> list[Module]:
+    """The retrieved modules close enough to the task to show to the model."""
+    return [h.module for h in state.get("hits") or [] if h.distance <= max_distance]

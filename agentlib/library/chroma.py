@@ -269,3 +269,43 @@ class Connection:
                     self._depth -= 1
                     self._bump()
                     self._dirty_marker.unlink(missing_ok=True)
+
+
+def rebuild_collection(conn: Any, name: str, metadata: dict[str, Any],
+                       text_of: Callable[[dict[str, Any]], str],
+                       embed: Callable[[list[str]], list[list[float]]]) -> int:
+    """Re-embed every record of collection `name` beside it, then swap it in; return the count.
+
+    A crash before the swap leaves the old collection; one during it is finished on the next
+    open (`REINDEX_SUFFIX`). Call it under the write lock.
+    """
+    client = conn.client
+    old = conn.collection(name, metadata)
+    hnsw = dict(old.configuration.get("hnsw") or HNSW)
+    ids, metadatas, _ = conn.read_records(name)
+    temp_name = name + REINDEX_SUFFIX
+    try:
+        client.delete_collection(temp_name)
+    except Exception:  # noqa: BLE001 - chromadb raises different types for "absent"
+        pass
+    new = client.create_collection(temp_name, metadata=metadata,
+                                   configuration={"hnsw": hnsw}, embedding_function=None)
+    texts = [text_of(m) for m in metadatas]
+    batch = 1000
+    for start in range(0, len(texts), batch):
+        chunk = slice(start, start + batch)
+        new.add(ids=ids[chunk], metadatas=metadatas[chunk], documents=texts[chunk],
+                embeddings=embed(texts[chunk]))
+    client.delete_collection(name)
+    conn.forget(name)
+    new.modify(name=name)
+    conn.forget(temp_name)
+    return len(texts)
+
+
+def where_clause(filters: dict[str, Any]) -> dict[str, Any] | None:
+    """Chroma's `where` for equality conditions on metadata fields (None: no condition)."""
+    clauses = [{key: value} for key, value in filters.items()]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

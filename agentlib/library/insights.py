@@ -6,14 +6,11 @@ import hashlib
 import json
 import re
 from dataclasses import fields
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agentlib.errors import StoreError
-from agentlib.library.chroma import INSIGHTS
+from agentlib.library.chroma import INSIGHTS, where_clause
 from agentlib.model import Insight
-
-if TYPE_CHECKING:
-    from agentlib.library.store import Library
 
 COUNTERS = ("retrieved", "helped", "misled")
 EVIDENCE_KEPT = 10  # task texts kept per insight for helped and for misled
@@ -80,9 +77,12 @@ def from_metadata(meta: dict[str, Any]) -> Insight:
 
 
 class InsightStore:
-    """Add, find and count insights; writes share the library's lock and atomicity."""
+    """Add, find and count insights; writes share the library's lock and atomicity.
 
-    def __init__(self, library: "Library") -> None:
+    `library` is the `agentlib.library.store.Library` that holds the collection.
+    """
+
+    def __init__(self, library: Any) -> None:
         self.library = library
 
     @property
@@ -145,10 +145,9 @@ class InsightStore:
         """Return up to k insights nearest to `text`, with cosine distances."""
         if k <= 0 or self.collection.count() == 0:
             return []
-        clauses = [{key: value} for key, value in (filters or {}).items()]
-        where = None if not clauses else clauses[0] if len(clauses) == 1 else {"$and": clauses}
         got = self.collection.query(query_embeddings=[self.library.embed(text)],
-                                    n_results=min(k, self.collection.count()), where=where,
+                                    n_results=min(k, self.collection.count()),
+                                    where=where_clause(filters or {}),
                                     include=["metadatas", "distances"])
         return [(from_metadata(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0], strict=True)]
 

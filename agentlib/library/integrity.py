@@ -1,17 +1,17 @@
-"""`check`: is every record whole, every vector present, every dependency resolvable?"""
+"""`check`: is every record whole, every vector present, every dependency resolvable?
+
+Each function takes the `agentlib.library.store.Library` to check.
+"""
 
 from __future__ import annotations
 
 import json
 from dataclasses import fields
-from typing import TYPE_CHECKING
+from typing import Any
 
+from agentlib.code import module_id
 from agentlib.library.chroma import fetch_all
-from agentlib.library.code import module_id
 from agentlib.model import Insight, Module
-
-if TYPE_CHECKING:
-    from agentlib.library.store import Library
 
 _REQUIRED = {f.name for f in fields(Module)}
 _INSIGHT_REQUIRED = {f.name for f in fields(Insight)}
@@ -65,7 +65,7 @@ for name in sys.argv[2:]:
 """
 
 
-def unreadable_vectors(library: "Library") -> list[str]:
+def unreadable_vectors(library: Any) -> list[str]:
     """Return the collections whose vectors cannot all be read back (torn HNSW files).
 
     Embedded mode reads them in a child process: a torn index file can crash the reader
@@ -89,7 +89,7 @@ def unreadable_vectors(library: "Library") -> list[str]:
     return [name for name in names if name not in readable]
 
 
-def _verified_vectors(library: "Library") -> list[str]:
+def _verified_vectors(library: Any) -> list[str]:
     """Probe the vectors unless they were read back whole at this very generation."""
     conn = library.conn
     if conn.server or (conn.vectors_verified and conn.vectors_verified == conn.generation()):
@@ -102,13 +102,13 @@ def _verified_vectors(library: "Library") -> list[str]:
 
 
 def _module_problems(record_id: str, meta: dict) -> tuple[Module | None, list[str]]:
-    from agentlib.library.store import _from_metadata
+    from agentlib.library.records import from_metadata
 
     missing = _REQUIRED - set(meta or {})
     if missing:
         return None, [f"module {record_id}: missing field(s) {sorted(missing)}"]
     try:
-        module = _from_metadata(meta)
+        module = from_metadata(meta)
     except (TypeError, ValueError) as exc:
         return None, [f"module {record_id}: unreadable record ({exc})"]
     problems = []
@@ -128,7 +128,7 @@ def _module_problems(record_id: str, meta: dict) -> tuple[Module | None, list[st
     return module, problems
 
 
-def check(library: "Library", run_tests: bool = False) -> list[str]:
+def check(library: Any, run_tests: bool = False) -> list[str]:
     """Return a list of problems; with `run_tests`, also re-run every active module's tests."""
     problems: list[str] = []
     dimension = int(getattr(library.embedder, "dimension", 0) or 0)
@@ -136,10 +136,11 @@ def check(library: "Library", run_tests: bool = False) -> list[str]:
     if torn:
         return [f"{name}: the vector index cannot be read back whole (torn index files?); "
                 "run `agentlib lib reindex` to rebuild it" for name in torn]
-    from agentlib.library.store import _from_metadata, embedding_text
+    from agentlib.library.records import from_metadata
+    from agentlib.library.text import embedding_text
 
     ids, metas = _vectors(library.modules, "module", dimension, problems,
-                          lambda meta: embedding_text(_from_metadata(meta)))
+                          lambda meta: embedding_text(from_metadata(meta)))
     if library.modules.count() != len(ids):
         problems.append(f"modules: count() says {library.modules.count()}, "
                         f"but {len(ids)} records were read")
@@ -178,7 +179,7 @@ def check(library: "Library", run_tests: bool = False) -> list[str]:
     return problems
 
 
-def _failing_tests(library: "Library", modules: list[Module]) -> list[str]:
+def _failing_tests(library: Any, modules: list[Module]) -> list[str]:
     from agentlib.model import TestCase
     from agentlib.sandbox import run
 

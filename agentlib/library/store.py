@@ -2,68 +2,34 @@
 
 from __future__ import annotations
 
-import json
-import re
 import time
 from contextlib import contextmanager
-from dataclasses import fields
 from typing import Any, Iterator
 
+from agentlib.code import (
+    DependencyError,
+    dependencies,
+    dependency_closure,
+    dependency_problems,
+    external_names,
+    module_closure,
+    program_source,
+)
 from agentlib.errors import StoreError
-from agentlib.library.chroma import HNSW, INSIGHTS, MODULES, REINDEX_SUFFIX, connect, fetch_all
-from agentlib.library.code import called_names, defined_functions
+from agentlib.library.chroma import (
+    INSIGHTS,
+    MODULES,
+    connect,
+    fetch_all,
+    rebuild_collection,
+    where_clause,
+)
 from agentlib.library.exact import EXACT_MAX_RECORDS, ExactIndex
+from agentlib.library.records import from_metadata, to_metadata
+from agentlib.library.text import embedding_text
 from agentlib.model import Module
 
-_JSON_FIELDS = ("tests", "dependencies")
 REINDEX_HINT = "run `agentlib lib reindex` to re-embed the library with the configured embedder"
-
-
-def _to_metadata(module: Module) -> dict[str, Any]:
-    meta: dict[str, Any] = {}
-    for f in fields(Module):
-        value = getattr(module, f.name)
-        meta[f.name] = json.dumps(value) if f.name in _JSON_FIELDS else value
-    return meta
-
-
-def _from_metadata(meta: dict[str, Any]) -> Module:
-    values = {f.name: meta.get(f.name) for f in fields(Module) if f.name in meta}
-    for name in _JSON_FIELDS:
-        values[name] = json.loads(values.get(name) or "[]")
-    return Module(**values)
-
-
-# The request wording most task prompts open with ("Write a python function to ..."). Left in,
-# it makes unrelated tasks look near: on MBPP, 44% of validation tasks had a train task within
-# cosine distance 0.4 with it, 26% without; related tasks of the bundled stream stay as near.
-_REQUEST = re.compile(
-    r"^\s*(?:please\s+)?(?:write|create|implement|define|make|develop|code|build|give)\s+"
-    r"(?:(?:a|an|the|me)\s+)*(?:python3?\s+|small\s+|simple\s+)*"
-    r"(?:function|program|method|routine|script|lambda(?:\s+function)?)\b"
-    r"(?:\s+(?:called|named))?(?:\s+(?:to|that|which|for)\b)?", re.IGNORECASE)
-
-
-def task_gist(prompt: str) -> str:
-    """The prompt without its opening request wording: what the task is about."""
-    return _REQUEST.sub("", prompt, count=1).strip() or prompt.strip()
-
-
-def query_text(prompt: str, tests: list[str]) -> str:
-    """The text a task searches the library with: its gist and its tests."""
-    return "\n".join([task_gist(prompt), *tests])
-
-
-def embedding_text(module: Module) -> str:
-    """The text a module is found by: signature, docstring and the gist of its task."""
-    return f"{module.signature}\n{module.docstring}\n{task_gist(module.task_prompt)}".strip()
-
-
-def _where(filters: dict[str, Any]) -> dict[str, Any] | None:
-    clauses = [{key: value} for key, value in filters.items()]
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
 
 
 class Library:
@@ -114,25 +80,25 @@ class Library:
 
     def get_by_id(self, module_id: str) -> Module | None:
         got = self.modules.get(ids=[module_id], include=["metadatas"])
-        return _from_metadata(got["metadatas"][0]) if got["ids"] else None
+        return from_metadata(got["metadatas"][0]) if got["ids"] else None
 
     def get(self, name: str) -> Module | None:
         """Return the active module called `name`, if any."""
         got = self.modules.get(where={"$and": [{"name": name}, {"status": "active"}]},
                                include=["metadatas"])
-        return _from_metadata(got["metadatas"][0]) if got["ids"] else None
+        return from_metadata(got["metadatas"][0]) if got["ids"] else None
 
     def list(self, status: str | None = "active") -> list[Module]:
         """Return modules with `status` (None: every status), sorted by name then version."""
         where = {"status": status} if status else None
         got = fetch_all(self.modules, ["metadatas"], where)
-        return sorted((_from_metadata(m) for m in got["metadatas"]),
+        return sorted((from_metadata(m) for m in got["metadatas"]),
                       key=lambda m: (m.name, m.version))
 
     def history(self, name: str) -> list[Module]:
         """Return every version of `name` (active, superseded or pruned), oldest first."""
         got = self.modules.get(where={"name": name}, include=["metadatas"])
-        return sorted((_from_metadata(m) for m in got["metadatas"]),
+        return sorted((from_metadata(m) for m in got["metadatas"]),
                       key=lambda m: (m.version, m.created_at))
 
     def count(self) -> int:
@@ -170,10 +136,10 @@ class Library:
         where = {"status": "active", **(filters or {})}
         exact = self._exact_index()
         if exact is not None:
-            return [(_from_metadata(m), d) for m, d in exact.search(vector, k, where)]
-        got = self.modules.query(query_embeddings=[vector], n_results=k, where=_where(where),
+            return [(from_metadata(m), d) for m, d in exact.search(vector, k, where)]
+        got = self.modules.query(query_embeddings=[vector], n_results=k, where=where_clause(where),
                                  include=["metadatas", "distances"])
-        return [(_from_metadata(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0], strict=True)]
+        return [(from_metadata(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0], strict=True)]
 
     def _exact_index(self) -> ExactIndex | None:
         """The in-memory exact index while the library is small (embedded mode only)."""
@@ -190,26 +156,7 @@ class Library:
 
     def program_for(self, module: Module) -> str:
         """Return self-contained source: dependencies in topological order, then the module."""
-        order: list[Module] = []
-        seen: set[str] = set()
-
-        def visit(mod: Module, path: tuple[str, ...]) -> None:
-            if mod.name in path:
-                raise StoreError(f"dependency cycle: {' -> '.join(path + (mod.name,))}")
-            if mod.name in seen:
-                return
-            for dep in mod.dependencies:
-                dep_module = self.get(dep)
-                if dep_module is None:
-                    raise StoreError(f"{mod.name} depends on {dep}, which is not an active "
-                                     f"module; restore it (`agentlib lib import`) or re-solve "
-                                     f"{mod.name}")
-                visit(dep_module, path + (mod.name,))
-            seen.add(mod.name)
-            order.append(mod)
-
-        visit(module, ())
-        return "\n\n".join(m.source.strip() for m in order) + "\n"
+        return program_source(module_closure(module, self.get))
 
     # ------------------------------------------------------------------ writes
 
@@ -217,8 +164,10 @@ class Library:
         """Store a module (all or nothing); the same code again only merges its tests.
 
         A module with the name of an active one supersedes it (the caller has checked that
-        it passes the old version's tests). Dependencies are the given ones plus the active
-        modules its source calls (found by AST); a missing one or a cycle is refused.
+        it passes the old version's tests). Its dependencies become the active modules its
+        source uses (`agentlib.code.dependencies`, the rule the agent extracts them with): a
+        listed one that is not active or that the source does not use (it defines the name
+        itself), or a cycle, is refused.
         """
         with self.write_transaction():
             existing = self.get_by_id(module.id)
@@ -228,8 +177,7 @@ class Library:
                     existing.tests = merged
                     self._update([existing])
                 return existing
-            module.dependencies = self._dependencies_of(module)
-            self._refuse_cycle(module)
+            self._check_dependencies(module)
             previous = self.get(module.name)
             batch = [module]
             if previous is not None:
@@ -245,7 +193,8 @@ class Library:
         """Store brand-new modules in batches (each batch all or nothing); return how many.
 
         For bulk loads: ids already stored are skipped; a name that is already active, or a
-        dependency that is neither stored nor earlier in `modules`, is refused before writing.
+        listed dependency that is neither stored nor earlier in `modules` or that the source
+        does not use, is refused before writing (dependencies follow the rule of `add`).
         """
         if vectors is not None and len(vectors) != len(modules):
             raise StoreError(f"{len(modules)} modules but {len(vectors)} vectors")
@@ -259,13 +208,11 @@ class Library:
                 if module.name in active or module.name in seen:
                     raise StoreError(f"{module.name} is already an active module; store new "
                                      "versions one at a time with add()")
-                calls = called_names(module.source) - set(defined_functions(module.source))
-                module.dependencies = list(dict.fromkeys(
-                    module.dependencies + sorted(c for c in calls if c in active or c in seen)))
-                for dep in module.dependencies:
-                    if dep not in active and dep not in seen:
-                        raise StoreError(f"{module.name} depends on {dep}, which is neither "
-                                         "stored nor earlier in the batch")
+                problems = dependency_problems(module.source, module.dependencies,
+                                               active | seen, module.name)
+                if problems:
+                    raise StoreError(problems[0])
+                module.dependencies = dependencies(module.source, active | seen)
                 seen.add(module.name)
                 module.created_at = module.created_at or time.time()
             for start in range(0, len(keep), batch):
@@ -297,7 +244,7 @@ class Library:
         try:
             with self.conn.write():
                 yield
-            patches = [([_to_metadata(m) for m in mods], vectors)
+            patches = [([to_metadata(m) for m in mods], vectors)
                        for mods, vectors in self._patches]
             if cache is not None and self.conn.reopens == reopens and cache.apply(patches):
                 cache.generation = self.conn.generation()
@@ -306,38 +253,29 @@ class Library:
         finally:
             self._patches = None
 
-    def _dependencies_of(self, module: Module) -> list[str]:
-        own = set(defined_functions(module.source))
-        deps = list(dict.fromkeys(module.dependencies))
+    def _check_dependencies(self, module: Module) -> None:
+        """Set the module's dependencies by the rule; refuse a wrong listed one or a cycle."""
         try:
-            calls = called_names(module.source) - own - set(deps)
-        except SyntaxError as exc:
-            raise StoreError(f"{module.name}: the source does not parse ({exc}); "
-                             "only verified, parseable code can be stored") from exc
-        active = {m.name for m in self.list()} if calls else set()
-        deps += sorted(calls & active)
-        deps = [d for d in deps if d != module.name]
-        for dep in deps:
-            if self.get(dep) is None:
-                raise StoreError(f"{module.name} calls {dep}, which is not an active module "
-                                 f"in the library; store {dep} first")
-        return deps
+            names = external_names(module.source)
+        except SyntaxError:
+            names = set()  # dependency_problems says so
+        active = self.active_names((names | set(module.dependencies)) - {module.name})
+        problems = dependency_problems(module.source, module.dependencies, active, module.name)
+        if problems:
+            raise StoreError("; ".join(problems))
+        module.dependencies = dependencies(module.source, active)
+        try:
+            dependency_closure(module.dependencies, self.get, needed_by=module.name)
+        except DependencyError as exc:
+            raise StoreError(f"refusing to store {module.name}: {exc}") from exc
 
-    def _refuse_cycle(self, module: Module) -> None:
-        """Raise if storing `module` would let its dependencies reach it again."""
-
-        def reach(name: str, path: tuple[str, ...]) -> None:
-            if name == module.name:
-                raise StoreError(f"refusing to store {module.name}: dependency cycle "
-                                 f"{' -> '.join((module.name,) + path)}; a module may not "
-                                 "depend on itself through others")
-            dep = self.get(name)
-            for child in (dep.dependencies if dep else []):
-                if child not in path:
-                    reach(child, path + (child,))
-
-        for dep in module.dependencies:
-            reach(dep, (dep,))
+    def active_names(self, names: set[str]) -> set[str]:
+        """Return those of `names` that name an active module (one query)."""
+        if not names:
+            return set()
+        got = self.modules.get(where={"$and": [{"name": {"$in": sorted(names)}},
+                                               {"status": "active"}]}, include=["metadatas"])
+        return {meta["name"] for meta in got["metadatas"]}
 
     def update_counters(self, module_id: str, **increments: int) -> None:
         """Add to a module's counters (times_retrieved, times_reused, times_failed)."""
@@ -404,14 +342,14 @@ class Library:
     def reindex(self) -> int:
         """Re-embed every module and insight with this library's embedder; return the count.
 
-        Each collection is rebuilt beside the old one and swapped in; a crash before the
-        swap leaves the old collection, a crash during it is finished on the next open.
+        Each collection is rebuilt beside the old one and swapped in (`rebuild_collection`).
         """
         from agentlib.library.insights import insight_text
 
+        texts = {MODULES: lambda meta: embedding_text(from_metadata(meta)), INSIGHTS: insight_text}
         with self.conn.write():
-            total = self._rebuild(MODULES, lambda m: embedding_text(_from_metadata(m)))
-            total += self._rebuild(INSIGHTS, insight_text)
+            total = sum(rebuild_collection(self.conn, name, self.collection_metadata, text_of,
+                                           self.embedder.embed) for name, text_of in texts.items())
             self._exact = None
             return total
 
@@ -421,30 +359,6 @@ class Library:
 
         if unreadable_vectors(self):
             self.reindex()
-
-    def _rebuild(self, name: str, text_of) -> int:
-        client = self.conn.client
-        old = self.conn.collection(name, self.collection_metadata)
-        hnsw = dict(old.configuration.get("hnsw") or HNSW)
-        ids, metadatas, _ = self.conn.read_records(name)
-        temp_name = name + REINDEX_SUFFIX
-        try:
-            client.delete_collection(temp_name)
-        except Exception:  # noqa: BLE001 - chromadb raises different types for "absent"
-            pass
-        new = client.create_collection(temp_name, metadata=self.collection_metadata,
-                                       configuration={"hnsw": hnsw}, embedding_function=None)
-        texts = [text_of(m) for m in metadatas]
-        batch = 1000
-        for start in range(0, len(texts), batch):
-            chunk = slice(start, start + batch)
-            new.add(ids=ids[chunk], metadatas=metadatas[chunk],
-                    documents=texts[chunk], embeddings=self.embedder.embed(texts[chunk]))
-        client.delete_collection(name)
-        self.conn.forget(name)
-        new.modify(name=name)
-        self.conn.forget(temp_name)
-        return len(texts)
 
     def _upsert(self, modules: list[Module], vectors: list[list[float]] | None = None) -> None:
         """Write whole records in one Chroma call; reuse stored vectors for known ids."""
@@ -457,14 +371,14 @@ class Library:
             vectors = [stored[m.id] if m.id in stored else list(by_index[i])
                        for i, m in enumerate(modules)]
         self.modules.upsert(ids=[m.id for m in modules], embeddings=vectors, documents=texts,
-                            metadatas=[_to_metadata(m) for m in modules])
+                            metadatas=[to_metadata(m) for m in modules])
         if self._patches is not None:
             self._patches.append((modules, vectors))
 
     def _update(self, modules: list[Module]) -> None:
         """Rewrite the metadata of stored records (their vectors do not change)."""
         self.modules.update(ids=[m.id for m in modules],
-                            metadatas=[_to_metadata(m) for m in modules])
+                            metadatas=[to_metadata(m) for m in modules])
         if self._patches is not None:
             self._patches.append((modules, None))
 
@@ -476,8 +390,6 @@ class Library:
         wanted = dict(zip(ids, texts, strict=True))
         return {i: list(v) for i, v, d in zip(got["ids"], got["embeddings"], got["documents"],
                                               strict=True) if d == wanted.get(i)}
-
-    # ------------------------------------------------------------------ maintenance
 
     def check(self, run_tests: bool = False) -> list[str]:
         """Return the library's integrity problems (empty when it is sound)."""

@@ -8,6 +8,10 @@ from typing import Any, Literal
 Decision = Literal["reused", "created", "repaired", "failed"]
 Ended = Literal["ok", "timeout", "memory", "crashed", "killed", "isolation-error"]
 TestOrigin = Literal["given", "derived", "proposed"]
+RejectionKind = Literal["unparseable", "rewrites_library", "arity", "special_cased", "validator"]
+"""Why a candidate was refused before (or despite) its tests: the reply holds no usable
+function; it only rewrites a library function; no function it defines takes the tests'
+arguments; it special-cases the test inputs; a validator plugin rejected it."""
 
 
 @dataclass(frozen=True)
@@ -127,15 +131,96 @@ class Insight:
     """Search texts of the latest tasks it misled."""
 
 
+AttemptKind = Literal["reuse", "generate", "repair", "retry", "restart"]
+"""How an iteration's candidate came to be: a stored module reused; the first answer; a
+repair in the same conversation; the task asked again as without a library (greedy); a fresh
+start from the task and its failing cases (sampled)."""
+
+
+@dataclass
+class Reply:
+    """One LLM completion: its text and what it cost."""
+
+    text: str
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    latency_s: float = 0.0
+
+
+@dataclass
+class Rejection:
+    """Why a candidate was refused before (or despite) its tests; the reason is fed back."""
+
+    kind: RejectionKind
+    reason: str
+
+
+@dataclass
+class Hit:
+    """A library module retrieval found, and its cosine distance to the task."""
+
+    module: Module
+    distance: float
+
+
+@dataclass
+class Fallback:
+    """The model's own copies of library functions, kept as a second candidate."""
+
+    candidate: str
+    dependencies: list[str]
+    program: str
+
+
 @dataclass
 class Attempt:
-    """One candidate the agent tried and what the sandbox said of it."""
+    """One iteration of the agent: what was asked, what came back, what ran, the judgement.
 
-    source: str
-    verdict: Verdict | None
-    origin: Literal["reuse", "generate", "repair", "retry"]  # retry: the task as without a library
+    The trace, the result's counters and its error are read from these records.
+    """
+
+    kind: AttemptKind
+    candidate: str = ""
+    """The candidate function's own source ("" when the reply held none)."""
+    dependencies: list[str] = field(default_factory=list)
+    """The library modules the candidate calls."""
+    program: str = ""
+    """What ran in the sandbox: the candidate preceded by its dependencies' sources."""
+    verdict: Verdict | None = None
+    rejection: Rejection | None = None
+    messages: list[dict[str, str]] = field(default_factory=list)
+    """The conversation sent to the model (empty for reuse)."""
+    reply: Reply | None = None
+    temperature: float | None = None
+    """Sampling temperature of the request (None: greedy, the backend's default)."""
+    seed: int | None = None
+    modules_shown: list[str] = field(default_factory=list)
+    """Library modules the prompt showed (names), nearest first."""
+    code_shown: str | None = None
+    """The module whose code the prompt showed, if any."""
+    lessons_shown: list[str] = field(default_factory=list)
+    """Ids of the insights the prompt showed."""
+    notes: list[str] = field(default_factory=list)
+    """What was done to the reply (renamed, unshadowed) or to the reused module."""
+    fallback: Fallback | None = None
+    """Tried when the candidate fails (validate drops it from the recorded attempt)."""
     module_id: str | None = None
-    extract_error: str | None = None
+    """For reuse: the id of the module reused."""
+    module: str | None = None
+    """For reuse: the name of the module reused."""
+    asked_s: float = 0.0
+    """Wall time of asking: the LLM call and extraction (reuse: the sandbox runs)."""
+    validated_s: float = 0.0
+    """Wall time of validation (sandbox runs, static check, validators)."""
+
+    @property
+    def passed(self) -> bool:
+        """The candidate passed every test and nothing rejected it."""
+        return self.rejection is None and self.verdict is not None and self.verdict.passed
+
+    @property
+    def asked_llm(self) -> bool:
+        return self.reply is not None
 
 
 @dataclass
@@ -147,6 +232,8 @@ class TraceStep:
     detail: str = ""
     wall_s: float = 0.0
     tokens: int = 0
+    after: int = 0
+    """How many attempts came before it (orders node steps among the attempts' lines)."""
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentlib.plugins import hookimpl
+from agentlib.plugins.hookspecs import hookimpl
 
 
 def _local(settings):

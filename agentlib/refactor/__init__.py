@@ -7,6 +7,8 @@
 - `dedup` (dedup.py): behaviourally equal modules become aliases of one canonical module.
 - `prune` (prune.py): superseded and long-unreused modules move to status `pruned`.
 - `measure` (measure.py): lines, modules calling a helper, stored tests passing.
+- `evolve_insights` (evolve.py): refine or retire the insights that mislead more than they
+  help (AlphaOPT), checked by replaying retrieval on the tasks they were shown for.
 """
 
 from agentlib.refactor.dedup import dedup

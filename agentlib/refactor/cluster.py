@@ -13,7 +13,7 @@ import copy
 import hashlib
 from dataclasses import dataclass
 
-from agentlib.library.store import embedding_text
+from agentlib.library.text import embedding_text
 from agentlib.model import Module
 from agentlib.refactor.records import Cluster
 

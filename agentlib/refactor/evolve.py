@@ -9,15 +9,50 @@ the condition changes. An insight with no recorded tasks is refined unchecked (a
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-from agentlib.agent import prompts
-from agentlib.agent.reflect import ReflectionError, parse_condition
 from agentlib.library.insights import insight_text
 from agentlib.model import Insight
+
+SYSTEM = (
+    "You are a senior Python programmer who turns a mistake into a short, general lesson "
+    "for other programmers. Follow the answer format exactly."
+)
+"""The role of the model (the same words as the reflection's, which writes the lessons)."""
+
+REFINE = """This lesson from an experience library was shown to a programmer on {shown} tasks.
+It helped {helped} time(s) and misled {misled} time(s): its condition is too broad.
+
+TAXONOMY: {taxonomy}
+CONDITION: {condition}
+EXPLANATION: {explanation}
+EXAMPLE: {example}
+
+Rewrite only the CONDITION so that it applies just where the explanation is right. Answer
+with one line:
+CONDITION: <the narrower condition>"""
+
+_CONDITION = re.compile(r"^\s*\**CONDITION\**\s*:\s*(.*)$", re.IGNORECASE)
+
+
+class RefinementError(ValueError):
+    """A refinement answer that gives no usable condition; the message says why."""
+
+
+def parse_condition(text: str) -> str:
+    """Read the `CONDITION:` line of a refinement answer."""
+    for line in text.replace("```", "").splitlines():
+        match = _CONDITION.match(line)
+        if match:
+            condition = match.group(1).strip().strip("*").strip()
+            if len(condition.split()) < 4:
+                raise RefinementError("the refined condition is too short")
+            return condition
+    raise RefinementError("no CONDITION line in the answer")
 
 
 @dataclass
@@ -63,18 +98,18 @@ def evolve_insights(library: Any, llm: Any, *, min_shown: int = 2, max_distance:
     for insight in library.insights.list():
         if not needs_evolution(insight, min_shown):
             continue
-        user = prompts.REFINE.format(taxonomy=insight.taxonomy, condition=insight.condition,
+        user = REFINE.format(taxonomy=insight.taxonomy, condition=insight.condition,
                                      explanation=insight.explanation,
                                      example=insight.example or "(none)",
                                      shown=insight.retrieved, helped=insight.helped,
                                      misled=insight.misled)
-        completion = llm.complete([{"role": "system", "content": prompts.SYSTEM_REFLECT},
+        completion = llm.complete([{"role": "system", "content": SYSTEM},
                                    {"role": "user", "content": user}])
         try:
             condition = parse_condition(completion.text)
             if condition.strip().rstrip(".").lower() == insight.condition.strip().rstrip(".").lower():
-                raise ReflectionError("the refined condition is unchanged")
-        except ReflectionError as exc:
+                raise RefinementError("the refined condition is unchanged")
+        except RefinementError as exc:
             actions.append(EvolveAction(insight.id, insight.taxonomy, "retired",
                                         f"no usable refinement ({exc})"))
             if not dry_run:

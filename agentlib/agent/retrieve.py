@@ -1,0 +1,128 @@
+"""Looking in the library first: `retrieve` finds near modules and lessons, `try_reuse` runs
+the modules that can take the tests' arguments and reuses the first that passes them all."""
+
+from __future__ import annotations
+
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agentlib.agent.context import SolveContext
+from agentlib.agent.state import SolveState
+from agentlib.code import accepts, find_function, first_call
+from agentlib.errors import StoreError
+from agentlib.library.insights import select_insights
+from agentlib.library.text import query_text, task_gist
+from agentlib.model import Attempt, Hit, Module, Task, TraceStep, Verdict
+from agentlib.sandbox import run as run_sandbox
+
+ARCHIVE_K = 2  # pruned modules tried for reuse per task (like retrieved ones, at any distance)
+
+
+def step(node: str, decision: str, detail: str, start: float, state: SolveState,
+         tokens: int = 0) -> list[TraceStep]:
+    """A trace step of a node that is not an attempt, placed after the attempts so far."""
+    return [TraceStep(node=node, decision=decision, detail=detail,
+                      wall_s=round(time.monotonic() - start, 4), tokens=tokens,
+                      after=len(state.get("attempts") or []))]
+
+
+def search_text(task: Task) -> str:
+    """The text a task searches the library and its insights with."""
+    return query_text(task.prompt, [t.source for t in task.tests])
+
+
+def wrapper_source(entry_point: str, target: str) -> str:
+    """A thin module that exposes a stored function under the name a task asks for."""
+    return (f"def {entry_point}(*args, **kwargs):\n"
+            f"    \"\"\"Call {target}.\"\"\"\n"
+            f"    return {target}(*args, **kwargs)\n")
+
+
+def retrieve(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Find the library modules nearest to the task, and the lessons to show."""
+    start = time.monotonic()
+    library = runtime.context.library
+    if library is None:
+        return {"hits": [], "steps": step("retrieve", "skipped", "library disabled", start, state)}
+    task, settings = state["task"], runtime.context.settings
+    query = search_text(task)
+    vector = library.embed(query) if library.count() else None
+    found = library.search_vector(vector, settings.top_k) if vector is not None else []
+    detail = ", ".join(f"{m.name} ({d:.2f})" for m, d in found) or "library is empty"
+    # Pruned modules stay out of prompts, but one that passes a new task's tests comes back.
+    active = {m.name for m, _ in found}
+    archived = [] if vector is None else [
+        m for m, _ in library.search_vector(vector, ARCHIVE_K, {"status": "pruned"})
+        if m.name not in active and library.get(m.name) is None]
+    insights = []
+    if settings.use_insights and settings.insight_k > 0:
+        nearest = library.insights.search(query, 2 * settings.insight_k)
+        insights = select_insights(nearest, task_gist(task.prompt), settings.insight_k,
+                                   settings.insight_max_distance)
+        if insights:
+            detail += "; insights: " + ", ".join(i.taxonomy for i in insights)
+    if archived:
+        detail += "; archived: " + ", ".join(m.name for m in archived)
+    return {"hits": [Hit(m, d) for m, d in found], "insights": insights, "archived": archived,
+            "steps": step("retrieve", f"{len(found)} module(s), {len(insights)} insight(s)",
+                          detail, start, state)}
+
+
+def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Run retrieved modules against the task's tests; reuse the first that passes them all."""
+    start = time.monotonic()
+    ctx = runtime.context
+    task, entry = state["task"], state["entry_point"]
+    wanted = first_call([t.source for t in task.tests], entry)
+    retrieved = [h.module for h in state.get("hits") or []]
+    fitting = []
+    for module in retrieved + (state.get("archived") or []):
+        function = find_function(module.source, module.name)
+        if wanted is None or function is None or accepts(function, wanted):
+            fitting.append(module)
+    if not fitting:
+        return {"steps": step("try_reuse", "nothing to try",
+                              "no retrieved module has a fitting signature", start, state)}
+
+    def attempt(module: Module) -> tuple[Module, str, Verdict | None]:
+        try:
+            program = ctx.library.program_for(module)
+        except StoreError:  # an archived module whose dependency is gone
+            return module, "", None
+        if module.name != entry:
+            program += "\n\n" + wrapper_source(entry, module.name)
+        return module, program, run_sandbox(program, task.tests, ctx.limits)
+
+    pool = ThreadPoolExecutor(max_workers=2)
+    try:
+        outcomes = list(pool.map(attempt, fitting))
+    except KeyboardInterrupt:  # return to the user at once; running checks end on their own
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    for module in retrieved:
+        ctx.library.update_counters(module.id, times_retrieved=1)
+    outcomes = [(m, p, v) for m, p, v in outcomes if v is not None]
+    for module, program, verdict in outcomes:
+        if verdict.passed:
+            how = "reused"
+            if module.status == "pruned":
+                try:
+                    ctx.library.revive(module)
+                except StoreError:
+                    continue
+                how = "revived from the pruned modules and reused"
+            ctx.library.update_counters(module.id, times_reused=1)
+            own = module.name == entry
+            return {"attempts": [Attempt(
+                kind="reuse", candidate=module.source if own else wrapper_source(entry, module.name),
+                dependencies=[] if own else [module.name], program=program, verdict=verdict,
+                module_id=module.id, module=module.name,
+                notes=[f"{how}: passed {len(verdict.results)} test(s) with zero LLM calls"],
+                asked_s=round(time.monotonic() - start, 4))]}
+        ctx.library.update_counters(module.id, times_failed=1)
+    tried = ", ".join(f"{m.name}: {len(v.failures)} failing" for m, _, v in outcomes)
+    return {"steps": step("try_reuse", "no module passed", tried, start, state)}
