@@ -17,12 +17,13 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
+from agentlib.code import module_id
 from agentlib.errors import StoreError
 from agentlib.library import embed
 from agentlib.library.bert import read_safetensors
-from agentlib.code import module_id
 from agentlib.library.embed import MiniLMEmbedder, SentenceTransformerEmbedder
-from agentlib.library.store import Library, query_text
+from agentlib.library.store import Library
+from agentlib.library.text import query_text
 from agentlib.model import Module
 
 STREAM = Path(__file__).parent.parent / "agentlib" / "bench" / "data" / "compositional.jsonl"

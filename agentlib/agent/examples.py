@@ -24,9 +24,16 @@ import keyword
 import re
 import tokenize
 from dataclasses import dataclass
-from decimal import Decimal
-from fractions import Fraction
 
+from agentlib.agent.example_literals import (
+    closing,
+    is_plain,
+    literal_call,
+    literal_prefix,
+    parse_expression,
+    tolerance,
+    value_source,
+)
 from agentlib.model import TestCase
 
 NOTATIONS = ("=>", "➞", "==", "->", "words", ">>>", "input-output")
@@ -37,17 +44,7 @@ _WORDS = (r"returns|should\s+return|must\s+return|will\s+return|is\s+equal\s+to|
           r"should\s+equal|equals|should\s+be|is|gives|should\s+give|evaluates\s+to")
 _OPERATOR = re.compile(rf"[`\s]*(?:#\s*)?(?:(?P<sym>=>|==|->|[{_ARROWS}]|=(?!=))|"
                        rf"(?P<word>(?i:{_WORDS}))\b)[ \t]*`?")
-_CONNECTORS = ("and", "but", "because", "since", "as", "while", "whereas", "when", "so",
-               "then", "for", "which", "where")
-_FOLLOW = re.compile(
-    r"(?:\s*[.;:!?](?=\s|$|`|\*)|\s*,|[)\]}`*]|['\"](?=\s|$|[.,;:!?)\]])|\s+#|\s+\(|\s+[—–]|\s+--?\s|"
-    rf"\s+(?:{'|'.join(_CONNECTORS)}|explanation)\b|\s+[A-Za-z_]\w* ?\(|\s*$)", re.IGNORECASE)
-_LITERAL_START = re.compile(r"\s*(?:[-+\d'\"\[({]|True\b|False\b|None\b)")
-_NUMBER = r"(?:0[bB][01_]+|0[oO][0-7_]+|0[xX][0-9a-fA-F_]+|\d[\d_]*(?:\.[\d_]*)?|\.\d[\d_]*)(?:[eE][-+]?\d+)?j?"
-_ATOM = re.compile(rf"[-+]?[ \t]*{_NUMBER}|True\b|False\b|None\b")
-_STRING_PREFIX = re.compile(r"(?:[bBrRuU]|[bB][rR]|[rR][bB])?['\"]")
 _LONGEST_LINE = 20_000  # longer lines are not read (the scan is quadratic in the worst case)
-_STRING = re.compile(r"'(?:[^'\\\n]|\\.)*'|\"(?:[^\"\\\n]|\\.)*\"")
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _DEF = re.compile(r"\bdef\s+([A-Za-z_]\w*)\s*\(([^)]*)\)")
 _MENTION = re.compile(r"`([A-Za-z_]\w*)\(\s*([A-Za-z_]\w*(?:\s*,\s*[A-Za-z_]\w*)*)?\s*\)`")
@@ -69,12 +66,12 @@ class Example:
     def test(self) -> str:
         """Return the `assert` statement this example stands for."""
         value = ast.literal_eval(self.expected)
-        call = self.call if _is_plain(self.call) else f"({self.call})"
+        call = self.call if is_plain(self.call) else f"({self.call})"
         if value is None:
             return f"assert {call} is None"
         if type(value) is float:
             shown = f"({self.expected})" if self.expected.lstrip().startswith("-") else self.expected
-            return f"assert abs({call} - {shown}) <= {_tolerance(self.expected):.3g}"
+            return f"assert abs({call} - {shown}) <= {tolerance(self.expected):.3g}"
         return f"assert {call} == {self.expected}"
 
 
@@ -132,53 +129,22 @@ def _inline_examples(text: str) -> list[tuple[int, Example]]:
 
 def _example_at(line: str, match: re.Match[str]) -> tuple[Example | None, int]:
     name = match.group(1)
-    close = _closing(line, match.end() - 1)
+    close = closing(line, match.end() - 1)
     if close is None or not _callable_name(name) or not _stands_alone(line[:match.start()]):
         return None, match.end()
     call = line[match.start():close]
-    if not _literal_call(call, name):
+    if not literal_call(call, name):
         return None, match.end()
     operator = _OPERATOR.match(line, close)
     if operator is None:
         return None, match.end()
-    expected, end = _literal_prefix(line, operator.end(), call)
+    expected, end = literal_prefix(line, operator.end(), call)
     if expected is None:
         return None, match.end()
     symbol = operator.group("sym")
     notation = ("words" if symbol is None else "➞" if symbol in _ARROWS
                 else "==" if symbol == "=" else symbol)
     return Example(name, call, expected, notation), end
-
-
-def _closing(text: str, open_at: int) -> int | None:
-    """Return the index just past the bracket matching the one at `open_at`, skipping strings."""
-    pairs = {"(": ")", "[": "]", "{": "}"}
-    stack: list[str] = []
-    i = open_at
-    while i < len(text):
-        char = text[i]
-        if char in "'\"":
-            i = _string_end(text, i)
-            if i is None:
-                return None
-            continue
-        if char in pairs:
-            stack.append(pairs[char])
-        elif char in ")]}":
-            if not stack or stack.pop() != char:
-                return None
-            if not stack:
-                return i + 1
-        elif char == "\n":
-            return None
-        i += 1
-    return None
-
-
-def _string_end(text: str, i: int) -> int | None:
-    """Return the index just past the one-line string literal whose quote is at `i`."""
-    match = _STRING.match(text, i)
-    return match.end() if match else None
 
 
 def _callable_name(name: str) -> bool:
@@ -200,105 +166,6 @@ def _stands_alone(before: str) -> bool:
         return False
     return re.search(r"\b(?:not|or|if|elif|else|while|return|yield|in|is|def|class|lambda)$",
                      stripped) is None
-
-
-def _parse(source: str) -> ast.expr | None:
-    try:
-        return ast.parse(source, mode="eval").body
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-
-
-def _literal_call(source: str, name: str) -> bool:
-    node = _parse(source)
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-            and node.func.id == name):
-        return False
-    if any(k.arg is None for k in node.keywords):
-        return False  # **kwargs (a starred argument is no literal either)
-    return all(_is_literal(v) for v in [*node.args, *(k.value for k in node.keywords)])
-
-
-def _is_literal(node: ast.AST) -> bool:
-    """Tell whether `node` is a literal with no `...` in it (`[1, 2, ...]` is prose)."""
-    try:
-        ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
-        return False
-    return not any(isinstance(n, ast.Constant) and n.value is Ellipsis for n in ast.walk(node))
-
-
-def _literal_prefix(line: str, start: int, call: str) -> tuple[str | None, int]:
-    """Return the literal at `start` when it ends where an example may end, and its end."""
-    text = line[start:].rstrip("\r\n")
-    if text[:1] in ("(", "[", "{"):
-        end = _closing(text, 0)
-    elif (quote := _STRING_PREFIX.match(text)) is not None:
-        end = _string_end(text, quote.end() - 1)
-    else:
-        end = atom.end() if (atom := _ATOM.match(text)) is not None else None
-    if end is None:
-        return None, start
-    source, follow = text[:end].strip(), text[end:]
-    if re.fullmatch(r"[-+]?\d+\.", source):
-        source, follow = source[:-1], "." + follow  # "=> 6." ends a sentence
-    if follow.lstrip()[:1] in ("'", '"') and follow[:1].isspace():
-        return None, start + end  # implicit concatenation: 'ab' 'cd'
-    after = re.match(r"\s*,|\s+and\b", follow)
-    if after is not None and _LITERAL_START.match(follow[after.end():]):
-        return None, start + end  # "returns 3, 1" or "returns 3 and 1": which is it?
-    if not _FOLLOW.match(follow):
-        return None, start + end
-    return _value_source(source, call), start + end
-
-
-def _value_source(source: str, call: str = "") -> str | None:
-    """Return `source` when it is one unambiguous literal, else None."""
-    node = _parse(source)
-    if node is None or not _is_literal(node) or _adjacent_strings(source):
-        return None
-    if isinstance(node, ast.Tuple) and _closing(source, 0) != len(source):
-        return None  # a bare tuple (`1, 2` or `(1, 2),`) reads as several values
-    if not isinstance(node, (ast.Constant, ast.UnaryOp)) and not _floats_exact(node, call):
-        return None
-    return source
-
-
-def _adjacent_strings(source: str) -> bool:
-    try:
-        tokens = [t for t in tokenize.generate_tokens(io.StringIO(source).readline)
-                  if t.type not in (tokenize.NL, tokenize.NEWLINE, tokenize.ENDMARKER)]
-    except (tokenize.TokenError, SyntaxError):
-        return True
-    return any(a.type == b.type == tokenize.STRING for a, b in zip(tokens, tokens[1:], strict=False))
-
-
-def _floats_exact(node: ast.AST, call: str) -> bool:
-    """Tell whether every float in a container can be compared exactly: it is the number its
-    digits say (0.5), it is copied from the call's arguments, or it is a printed repr (15 or
-    more significant digits, compared exactly as doctest would)."""
-    return all(Fraction(part.value) == Fraction(repr(part.value)) or repr(part.value) in call
-               or _significant_digits(repr(part.value)) >= 15
-               for part in ast.walk(node)
-               if isinstance(part, ast.Constant) and type(part.value) is float)
-
-
-def _significant_digits(written: str) -> int:
-    mantissa = written.lower().split("e")[0].replace(".", "").lstrip("+-").lstrip("0")
-    return len(mantissa)
-
-
-def _tolerance(written: str) -> float:
-    value = abs(float(ast.literal_eval(written)))
-    digits = written.lstrip("+-").strip()
-    if "e" in digits.lower() or "." not in digits:
-        return max(1e-9 * value, 1e-12)
-    places = -Decimal(digits).as_tuple().exponent
-    return max(0.5 * 10.0 ** -places, 1e-9 * value)
-
-
-def _is_plain(source: str) -> bool:
-    return isinstance(_parse(source), (ast.Call, ast.Name, ast.Subscript, ast.Attribute))
 
 
 def _doctest_examples(text: str) -> list[tuple[int, Example]]:
@@ -326,7 +193,7 @@ def _doctest_example(source: str, want: str) -> Example | None:
     source, directive = _without_comment(source)
     if directive:
         return None  # `# doctest: +SKIP`, `+ELLIPSIS`…: the output is not checked as shown
-    node = _parse(source)
+    node = parse_expression(source)
     if node is None:
         return None
     calls = [n.func.id for n in ast.walk(node)
@@ -337,7 +204,7 @@ def _doctest_example(source: str, want: str) -> Example | None:
         return None  # no call of the task's function, or a name set by an earlier line
     if "print" in names or not want:
         return None  # printed output is not a return value
-    value = _value_source(" ".join(want.split("\n")), source)
+    value = value_source(" ".join(want.split("\n")), source)
     return Example(calls[0], source, value, ">>>") if value is not None else None
 
 
@@ -385,7 +252,7 @@ def _input_output_examples(text: str, name: str, params: list[str] | None
         if not rest.strip():  # the value on the line below the label
             rest = _line_at(text, output.end() + len(rest) + 1)
         skipped = len(rest) - len(rest.lstrip(" \t`"))
-        expected, _ = _literal_prefix(rest, skipped, call)
+        expected, _ = literal_prefix(rest, skipped, call)
         if expected is not None:
             found.append((label.start(), Example(name, call, expected, "input-output")))
     return found
@@ -400,9 +267,9 @@ def _input_call(name: str, given: str, params: list[str] | None) -> str | None:
     if re.fullmatch(r"[-+]?\d+\.", given):
         given = given[:-1]
     call = f"{name}({given})"
-    if not given or not _literal_call(call, name):
+    if not given or not literal_call(call, name):
         return None
-    node = _parse(call)
+    node = parse_expression(call)
     assert isinstance(node, ast.Call)
     if not node.keywords or params is None:
         return call  # named inputs and no signature: the names are part of the spec

@@ -25,7 +25,8 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from agentlib.agent.examples import NOTATIONS, Example, _tolerance, find_examples
+from agentlib.agent.example_literals import tolerance
+from agentlib.agent.examples import NOTATIONS, Example, find_examples
 
 SHOWN = 2  # examples written into a task's text
 TRAIN_TASKS = 97  # with the 43 sanitized validation tasks: 140
@@ -141,7 +142,7 @@ def implied(example: Example, originals: list[Written]) -> bool:
         value = ast.literal_eval(example.expected)
         if type(value) is float:
             if isinstance(expected, (int, float)) and \
-                    abs(expected - value) <= _tolerance(example.expected):
+                    abs(expected - value) <= tolerance(example.expected):
                 return True
         elif value == expected:
             return True
