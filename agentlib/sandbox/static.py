@@ -15,9 +15,11 @@ doctests):
   value itself, as a tuple of a list, as its ``str``/``repr``, or as the arguments joined by a
   separator.
 
-It rejects when answers of structures that are mostly the tests (at least half of a table's
+It rejects when answers of structures that are mostly the tests (at least 60% of a table's
 or of the branches' answers are a test's) cover two or more tests with non-trivial inputs, or
-every test when there is only one. A table the tests use a few entries of (Roman numerals,
+one such test when every other non-trivial test gets the literal that all unpinned inputs get
+(``return n in (2, 17)`` answers ``is_prime(15) == False`` too). An input the task's
+description names is the specification, not a special case. A table the tests use a few entries of (Roman numerals,
 month lengths) is a real table: it earns a warning at most. Base cases with trivial inputs
 (0, 1, 2, -1, empty values) are ignored, so ``if n == 0: return 1`` in a factorial is fine.
 The candidate is only parsed here, never run.
@@ -26,6 +28,7 @@ The candidate is only parsed here, never run.
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,7 +41,7 @@ _TRANSFORMS: dict[str, Any] = {
     "str": str, "repr": repr, "tuple": tuple, "list": list, "sorted": sorted, "set": set,
     "frozenset": frozenset, "lower": str.lower, "upper": str.upper, "strip": str.strip}
 _SEPARATORS = (",", ", ", " ", "-", "_", ":", "|", "/", ";", "")
-_MOSTLY_TESTS = 0.5
+_MOSTLY_TESTS = 0.6
 
 
 @dataclass(frozen=True)
@@ -230,51 +233,61 @@ def _blocks(function: ast.AST) -> list[list[ast.stmt]]:
     return blocks
 
 
-def _branch_answers(function: ast.AST, params: set[str]) -> list[tuple[list[dict], list[Any]]]:
-    answers: list[tuple[list[dict] | None, list[Any]]] = []
+def _branch_answers(function: ast.AST, params: set[str]) -> list[tuple[list, list, list]]:
+    """(pin alternatives, literal results when pinned, literal results otherwise) per branch."""
+    found: list[tuple[Any, list[Any], list[Any]]] = []
     for block in _blocks(function):
         for i, statement in enumerate(block):
-            following = block[i + 1:i + 2]
             if isinstance(statement, ast.If):
-                answers.append((_alternatives(statement.test, params), _results(statement.body)))
-                answers.append((_negated(statement.test, params),
-                                _results(statement.orelse or following)))
+                body, other = _results(statement.body), _results(statement.orelse or
+                                                                 block[i + 1:i + 2])
+                found.append((_alternatives(statement.test, params), body, other))
+                found.append((_negated(statement.test, params), other, body))
             elif isinstance(statement, ast.Return) and statement.value is not None:
-                answers.append((_alternatives(statement.value, params), [True]))
-                answers.append((_negated(statement.value, params), [False]))
+                found.append((_alternatives(statement.value, params), [True], [False]))
+                found.append((_negated(statement.value, params), [False], [True]))
     for node in ast.walk(function):
         if isinstance(node, ast.IfExp):
-            answers.append((_alternatives(node.test, params), [_literal(node.body)]))
-            answers.append((_negated(node.test, params), [_literal(node.orelse)]))
+            body, other = [_literal(node.body)], [_literal(node.orelse)]
+            found.append((_alternatives(node.test, params), body, other))
+            found.append((_negated(node.test, params), other, body))
         elif isinstance(node, ast.Match):
             subjects = (node.subject.elts if isinstance(node.subject, ast.Tuple)
                         else [node.subject])
             names = [_subject(s, params) for s in subjects]
             if all(names):
                 for case in node.cases:
-                    answers.append((_pattern_pins(case.pattern, names), _results(case.body)))
-    return [(alts, [r for r in results if r is not _NO_VALUE])
-            for alts, results in answers if alts and results]
+                    found.append((_pattern_pins(case.pattern, names), _results(case.body), []))
+    return [(alts, [r for r in results if r is not _NO_VALUE],
+             [r for r in other if r is not _NO_VALUE])
+            for alts, results, other in found if alts and results]
+
+
+def _pattern_value(pattern: ast.pattern) -> Any:
+    """The literal a `case` pattern matches exactly (a value, or a sequence of them)."""
+    if isinstance(pattern, ast.MatchValue):
+        return _literal(pattern.value)
+    if isinstance(pattern, ast.MatchSingleton):
+        return pattern.value
+    if isinstance(pattern, ast.MatchSequence):
+        items = [_pattern_value(p) for p in pattern.patterns]
+        return _NO_VALUE if _NO_VALUE in items else items
+    return _NO_VALUE
 
 
 def _pattern_pins(pattern: ast.pattern, names: list) -> list[dict] | None:
     if isinstance(pattern, ast.MatchOr):
         found = [_pattern_pins(p, names) for p in pattern.patterns]
         return [alt for part in found if part for alt in part] or None
-    if isinstance(pattern, ast.MatchValue) and len(names) == 1:
-        value = _literal(pattern.value)
-        return None if value is _NO_VALUE else [{names[0]: [value]}]
-    if isinstance(pattern, ast.MatchSingleton) and len(names) == 1:
-        return [{names[0]: [pattern.value]}]
-    if isinstance(pattern, ast.MatchSequence) and len(pattern.patterns) == len(names) > 1:
-        alts: dict = {}
-        for name, part in zip(names, pattern.patterns, strict=True):
-            pins = _pattern_pins(part, [name])
-            if not pins or len(pins) != 1:
-                return None
-            alts.update(pins[0])
-        return [alts]
-    return None
+    if len(names) > 1:
+        if not (isinstance(pattern, ast.MatchSequence) and len(pattern.patterns) == len(names)):
+            return None
+        values = [_pattern_value(p) for p in pattern.patterns]
+    else:
+        values = [_pattern_value(pattern)]
+    if _NO_VALUE in values:
+        return None
+    return [{n: [v] for n, v in zip(names, values, strict=True)}]
 
 
 def _tables(tree: ast.AST) -> list[_Group]:
@@ -336,24 +349,42 @@ def _pinned(alternative: dict, bound: dict[str, Any]) -> bool:
             value = _TRANSFORMS[transform](value) if transform else value
         except (TypeError, ValueError, AttributeError):
             return False
-        if not any(_same(value, v) for v in values):
-            return False
+        if not any(_same(_deep_tuple(value), _deep_tuple(v)) for v in values):
+            return False  # lists and tuples alike: a `case [1, 2]:` matches both
     return True
 
 
 def _hits(group: _Group, example: _Example, bound: dict[str, Any] | None) -> bool:
+    """Whether a literal answer of `group` is given exactly for `example`'s input."""
     if group.kind == "branches":
         return bound is not None and any(
-            any(_pinned(alt, bound) for alt in alts) and _answers_expected(results,
-                                                                           example.expected)
-            for alts, results in group.answers)
+            any(_pinned(a, bound) for a in alts) and _answers_expected(results, example.expected)
+            for alts, results, _ in group.answers)
     keys = _encodings(example.args + tuple(v for _, v in example.kwargs))
     return any(any(_same(key, k) for k in keys) and _answers_expected(results, example.expected)
                for key, results in group.answers)
 
 
-def special_case_report(program: str, tests: list[TestCase]) -> SpecialCases:
-    """Tell whether `program` answers its tests' literal inputs with literal outputs."""
+def _defaulted(group: _Group, example: _Example, bound: dict[str, Any] | None) -> bool:
+    """Whether `example` gets the literal every unpinned input gets (`return n in (…)`)."""
+    return bound is not None and any(
+        not any(_pinned(a, bound) for a in alts) and _answers_expected(other, example.expected)
+        for alts, _, other in group.answers)
+
+
+def _named_in(prompt: str, example: _Example) -> bool:
+    """Whether the task's description names every telling input of `example` (the spec)."""
+    values = [v for v in example.args + tuple(v for _, v in example.kwargs) if not _trivial(v)]
+    return bool(prompt and values) and all(
+        re.search(rf"(?<!\w){re.escape(str(v))}(?!\w)", prompt, re.IGNORECASE) for v in values)
+
+
+def special_case_report(program: str, tests: list[TestCase], prompt: str = "") -> SpecialCases:
+    """Tell whether `program` answers its tests' literal inputs with literal outputs.
+
+    :param prompt: the task's description; an input it names is part of the specification,
+        so answering it literally is not special-casing.
+    """
     try:
         tree = ast.parse(program)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
@@ -361,11 +392,10 @@ def special_case_report(program: str, tests: list[TestCase]) -> SpecialCases:
     functions = {n.name: n for n in ast.walk(tree)
                  if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
     examples = [e for e in _examples(tests) if e.function in functions]
-    if not examples:
-        return SpecialCases()
     groups = _tables(tree)
     branches_of: dict[str, int] = {}
     hit_by: dict[int, set[int]] = {}
+    defaulted: dict[int, set[int]] = {}
     for index, example in enumerate(examples):
         function = functions[example.function]
         params = [a.arg for a in function.args.posonlyargs + function.args.args]
@@ -376,14 +406,17 @@ def special_case_report(program: str, tests: list[TestCase]) -> SpecialCases:
         if example.function not in branches_of:
             answers = _branch_answers(function, set(params))
             branches_of[example.function] = len(groups)
-            groups.append(_Group("branches", sum(_size(a) for alts, _ in answers for a in alts),
-                                 answers))
+            groups.append(_Group("branches", sum(_size(a) for alts, _, _ in answers
+                                                 for a in alts), answers))
         mine = [i for i, g in enumerate(groups)
-                if g.kind == "table" or i == branches_of[example.function]]
+                if g.size and (g.kind == "table" or i == branches_of[example.function])]
+        named = _named_in(prompt, example)
         for number in mine:
-            if groups[number].size and _hits(groups[number], example, bound):
+            if not named and _hits(groups[number], example, bound):
                 hit_by.setdefault(index, set()).add(number)
-    return _verdict(examples, hit_by, [g.size for g in groups])
+            elif groups[number].kind == "branches" and _defaulted(groups[number], example, bound):
+                defaulted.setdefault(index, set()).add(number)
+    return _verdict(examples, hit_by, defaulted, [g.size for g in groups])
 
 
 def _size(alternative: dict) -> int:
@@ -394,25 +427,27 @@ def _size(alternative: dict) -> int:
 
 
 def _verdict(examples: list[_Example], hit_by: dict[int, set[int]],
-             sizes: list[int]) -> SpecialCases:
+             defaulted: dict[int, set[int]], sizes: list[int]) -> SpecialCases:
     hits_per_group: dict[int, int] = {}
     for groups in hit_by.values():
         for group in groups:
             hits_per_group[group] = hits_per_group.get(group, 0) + 1
     shaped = {g for g, n in hits_per_group.items() if n >= _MOSTLY_TESTS * sizes[g]}
-    telling = [i for i in sorted(hit_by) if not all(
-        _trivial(v) for v in examples[i].args + tuple(v for _, v in examples[i].kwargs))]
-    strong = [i for i in telling if shaped & hit_by[i]]
-    if len(strong) >= 2 or (strong and len(hit_by) == len(examples)):
+    inputs = [e.args + tuple(v for _, v in e.kwargs) for e in examples]
+    telling = [i for i, values in enumerate(inputs) if not all(_trivial(v) for v in values)]
+    strong = [i for i in telling if shaped & hit_by.get(i, set())]
+    covered = set(hit_by) | {i for i, groups in defaulted.items() if shaped & groups}
+    if len(strong) >= 2 or (strong and covered.issuperset(telling)):
         shown = "; ".join(examples[i].test for i in strong[:3])
         names = ", ".join(sorted({examples[i].function for i in strong}))
         return SpecialCases(
             f"{names} returns the expected output literally when given the literal test "
             f"input ({len(strong)} of {len(examples)} tests: {shown})")
-    if telling:
-        shown = "; ".join(examples[i].test for i in telling[:2])
+    answered = [i for i in telling if i in hit_by]
+    if answered:
+        shown = "; ".join(examples[i].test for i in answered[:2])
         return SpecialCases(warnings=(
-            f"{len(telling)} test(s) are answered by a literal in a larger table or set of "
+            f"{len(answered)} test(s) are answered by a literal in a larger table or set of "
             f"branches ({shown}); fine for a real table, special-casing otherwise",))
     return SpecialCases()
 

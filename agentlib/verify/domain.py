@@ -266,6 +266,20 @@ class Domain:
             found.append(args)
         return found
 
+    def text_changed(self, args: tuple) -> bool:
+        """Whether `args` holds a string the tests never use at that place.
+
+        A changed number stays in a dense domain (every int in range is an input); a changed
+        string may have left a closed vocabulary ("Mondax"), so inputs like that are weaker
+        evidence of anything.
+        """
+        for cpath, _, value in _nodes(args):
+            if type(value) is str:
+                pool = self._pools.get((cpath, "str"))
+                if pool is None or value not in pool.values:
+                    return True
+        return False
+
     def _mutate(self, args: tuple, rng: random.Random) -> tuple:
         leaves = [(c, p, v) for c, p, v in _nodes(args)
                   if isinstance(v, _SCALARS) and self._varies(c, v)]
@@ -355,9 +369,10 @@ def _new_text(pool: _Pool, text: str, rng: random.Random) -> str:
         i = rng.randrange(len(text))
         char = text[i]
         if char.isdigit() and char.isascii() and not (i + 1 < len(text) and text[i + 1].isdigit()):
-            digit = int(char) + rng.choice((-2, -1, 1, 2))
-            if 0 <= digit <= 9:
-                return text[:i] + str(digit) + text[i + 1:]
+            near = [str(int(char) + step) for step in (-2, -1, 1, 2)]
+            near = [d for d in near if d in pool.chars]  # binary digits stay binary
+            if near:
+                return text[:i] + rng.choice(near) + text[i + 1:]
         elif char.isalpha():
             same = [c for c in letters if c != char and c.isupper() == char.isupper()]
             if same:

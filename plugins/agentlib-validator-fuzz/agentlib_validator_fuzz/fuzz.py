@@ -9,7 +9,9 @@
 3. The verdict rests on evidence only. The candidate is rejected when it fails on *every*
    generated input (it raises, returns a kind of value its tests never expect — ``None``
    where they expect numbers — or, confirmed at the sandbox's full time limit, hangs) although
-   it passed every test: it works on the literal test inputs and on nothing like them.
+   it passed every test, and at least `min_inputs` of those inputs keep the tests' own strings
+   (numbers and list shapes varied; a changed string may have left a closed vocabulary such
+   as day names): it works on the literal test inputs and on nothing like them.
    Anything less is a warning: an exception on some inputs (they may lie outside the real
    domain), a slow input, one result for every input (right for `is_perfect` on random
    numbers).
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 
 from agentlib.sandbox import Limits
 from agentlib.verify import Check
-from agentlib.verify.domain import generate_inputs
+from agentlib.verify.domain import Domain
 from agentlib.verify.observe import observe
 from agentlib.verify.probe import Outcome, calls_for, outcomes
 
@@ -67,20 +69,22 @@ def fuzz(source: str, entry_point: str, tests: list[str],
          config: FuzzSettings = FuzzSettings()) -> Check:
     """Check the candidate on generated in-domain inputs; reject only on total failure."""
     seen = observe(tests, entry_point)
-    calls = [c for _, c in calls_for(entry_point, generate_inputs(seen, config.examples),
-                                     seen.keywords)]
+    domain = Domain(seen)
+    found = calls_for(entry_point, domain.generate(config.examples), seen.keywords)
+    calls = [c for _, c in found]
+    dense = sum(not domain.text_changed(values) for values, _ in found)
     if len(calls) < config.min_inputs:
         return Check(NAME)  # too little to go on: the tests hardly vary their inputs
     results = outcomes(source, calls, config.timeout_s)
     allowed = expected_families(seen.expected)
     hung = [i for i, o in enumerate(results) if o.kind == "timeout"]
-    if all(_failed(o, allowed) for o in results) and hung:
+    if all(_failed(o, allowed) for o in results) and hung and dense >= config.min_inputs:
         again = outcomes(source, [calls[i] for i in hung[:config.confirm]],
                          config.confirm_timeout_s)
         for i, outcome in zip(hung, again, strict=False):
             results[i] = outcome if outcome.kind != "timeout" else Outcome(
                 "timeout", outcome.type, f"{config.confirm_timeout_s:g}")
-    if all(_failed(o, allowed) for o in results):
+    if all(_failed(o, allowed) for o in results) and dense >= config.min_inputs:
         return Check(NAME, reject=_total_failure(calls, results, allowed))
     return Check(NAME, warnings=tuple(_warnings(calls, results, allowed, seen.expected, config)))
 
