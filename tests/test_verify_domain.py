@@ -78,6 +78,8 @@ def test_strings_keep_the_tests_characters_and_shape():
                     'assert days("2023-01-01", "2024-01-01") == 365'], "days")
     assert dates and all(len(a) == 10 and a[4] == a[7] == "-" for a, _ in dates)
     assert all(a[:3] == "202" for a, _ in dates)  # a year does not jump to 9024
+    words = inputs(['assert f("I am here") == 3', 'assert f("My Name is Dawood") == 4'], "f")
+    assert words and all(s == s.strip() and "  " not in s for (s,) in words)
 
 
 def test_generation_is_deterministic_and_never_repeats_a_test_input():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from agentlib.model import TestCase as Case
 from agentlib.verify import Check, Verification, compare_with_reference, verification
-from agentlib.verify.record import tests_are_weak
+from agentlib.verify import record as records
 
 PRIME_TESTS = ["assert is_prime(2) == True", "assert is_prime(7) == True",
                "assert is_prime(10) == False"]
@@ -23,7 +23,8 @@ def test_the_is_prime_that_accepts_4_is_shown_a_counterexample():
     assert evidence.counterexamples and evidence.agreed < evidence.compared
     shown = {c.call: (c.candidate, c.reference) for c in evidence.counterexamples}
     assert all(v == ("True", "False") for v in shown.values())
-    assert set(shown) <= {"is_prime(4)", "is_prime(9)"}
+    numbers = [int(call[len("is_prime("):-1]) for call in shown]
+    assert all(n > 3 and any(n % d == 0 for d in range(2, n)) for n in numbers)  # composites
     assert len(evidence.calls) == evidence.generated
 
 
@@ -66,9 +67,9 @@ def test_setup_code_of_the_tests_reaches_both_programs():
 
 
 def test_weak_tests_and_the_verification_status():
-    assert tests_are_weak(PRIME_TESTS, "is_prime")
+    assert records.tests_are_weak(PRIME_TESTS, "is_prime")
     strong = [f"assert sq({i}) == {i * i}" for i in range(2, 8)]
-    assert not tests_are_weak(strong, "sq")
+    assert not records.tests_are_weak(strong, "sq")
     agreeing = compare_with_reference(PRIME, "is_prime", PRIME_TESTS, PRIME)
     record = verification(PRIME_TESTS, "is_prime", [Check("special-cases"), Check(
         "fuzz", warnings=("slow on is_prime(19)",))], agreeing)

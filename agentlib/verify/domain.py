@@ -143,13 +143,23 @@ def _sequence_invariants(cpath: tuple) -> list[Invariant]:
     ]
 
 
+def _text_invariants(cpath: tuple) -> list[Invariant]:
+    def each(test: Callable[[str], bool]) -> Callable[[tuple], bool]:
+        return lambda a: all(test(s) for s in _at(a, cpath) if isinstance(s, str))
+
+    where = f"x{cpath[0]}" + "[*]" * (len(cpath) - 1)
+    return [Invariant(f"{where} stripped", each(lambda s: s == s.strip())),
+            Invariant(f"{where} single-spaced", each(lambda s: "  " not in s))]
+
+
 def infer_invariants(examples: list[tuple]) -> list[Invariant]:
     """The candidate invariants that hold on every example."""
     candidates: list[Invariant] = []
-    cpaths = sorted({c for e in examples for c, _, v in _nodes(e) if isinstance(v, _SEQUENCES)},
-                    key=repr)
-    for cpath in cpaths:
+    nodes = [(c, v) for e in examples for c, _, v in _nodes(e)]
+    for cpath in sorted({c for c, v in nodes if isinstance(v, _SEQUENCES)}, key=repr):
         candidates += _sequence_invariants(cpath)
+    for cpath in sorted({c for c, v in nodes if isinstance(v, str)}, key=repr):
+        candidates += _text_invariants(cpath)
     features = _features(examples)
     for i, (f_name, f) in enumerate(features):
         for g_name, g in features[i + 1:]:
