@@ -245,10 +245,11 @@ def validators(
 
     Runs what the agent applies to a candidate that passed its tests: the static
     special-case check and the validators of every loaded plugin (--no-plugins: none).
-    TODO(evidence with a model): --llm/--model, asking the model for the independent
-    implementation, once the agent graph has that step; until then --evidence uses the
-    corpus's own `reference` programs.
+    --evidence compares each program with its line's own `reference` program.
     """
+    # TODO(evidence with a model): add --llm/--model to ask the model for the independent
+    # implementation, with the same prompt as the agent's evidence step once the graph has
+    # it; then run agentlib.verify.compare_with_reference on that program.
     import json
 
     from agentlib.bench.validators import read_corpus, run_bench, summary_line
