@@ -13,7 +13,7 @@ from rich.table import Table
 from agentlib.cli.options import BaseURLOpt, LLMOpt, ModelOpt, make_runtime, make_settings
 
 app = typer.Typer(help="Benchmarks that print figures: sandbox, store, reuse, coldstart, tasks, "
-                       "stream, refactor.",
+                       "stream, refactor, validators.",
                   no_args_is_help=True)
 console = Console()
 
@@ -327,4 +327,74 @@ def _later_table(later: dict) -> Table:
     for label, row in later.items():
         table.add_row(label, str(row["tasks"]), str(row["solved"]), str(row["reused"]),
                       str(row["llm_calls"]))
+    return table
+
+
+@app.command("validators")
+def validators(
+    file: Annotated[Path, typer.Argument(help="Corpus: JSON lines {id, prompt, tests, program, "
+                                              "expect: correct|wrong, kind?, reference?}.")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print the figures and rows as "
+                                                          "JSON instead of tables.")] = False,
+    evidence: Annotated[bool, typer.Option(
+        help="Also compare each program with its line's `reference` (an independent "
+             "implementation) on generated in-domain inputs.")] = False,
+    workers: Annotated[int, typer.Option(min=1, help="Programs checked at once.")] = 1,
+    all_rows: Annotated[bool, typer.Option(
+        "--all-rows", help="List every row, not only the misjudged ones.")] = False,
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N lines.")] = None,
+) -> None:
+    """Measure the checks: known-correct programs rejected, known-wrong programs caught.
+
+    Runs what the agent applies to a candidate that passed its tests: the static
+    special-case check and the validators of every loaded plugin (--no-plugins: none).
+    --evidence compares each program with its line's own `reference` program.
+    """
+    # TODO(evidence with a model): add --llm/--model to ask the model for the independent
+    # implementation, with the same prompt as the agent's evidence step once the graph has
+    # it; then run agentlib.verify.compare_with_reference on that program.
+    import json
+
+    from agentlib.bench.validators import read_corpus, run_bench, summary_line
+    from agentlib.plugins import make_plugin_manager, run_checks
+
+    items = read_corpus(file)[:limit] if limit else read_corpus(file)
+    pm = make_plugin_manager()
+    with Progress(TextColumn("[bold]checks"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=Console(stderr=True),
+                  disable=json_out) as progress:
+        bar = progress.add_task("checks", total=len(items))
+        figures = run_bench(items, lambda p, e, t: run_checks(pm, p, e, t), evidence, workers,
+                            on_row=lambda _row: progress.advance(bar))
+    if json_out:
+        typer.echo(json.dumps(figures.to_dict()))
+        return
+    console.print(_rows_table(figures, all_rows))
+    console.print(_kinds_table(figures))
+    console.print(summary_line(figures), highlight=False)
+
+
+def _rows_table(figures, all_rows: bool) -> Table:
+    misjudged = [r for r in figures.rows
+                 if r.status != "skipped" and r.flagged != (r.expect == "wrong")]
+    rows = figures.rows if all_rows else misjudged
+    table = Table(title="programs" if all_rows else
+                  f"misjudged programs ({len(misjudged)}; --all-rows lists all)")
+    for column in ("id", "expect", "kind", "verdict", "by", "reason or warnings"):
+        table.add_column(column, overflow="fold")
+    for r in rows:
+        verdict = r.status if not r.counterexamples else f"{r.status}, disagrees"
+        detail = r.reason or "; ".join(r.counterexamples[:1] + r.warnings[:2])
+        table.add_row(r.id, r.expect, r.kind, verdict, ", ".join(r.rejected_by),
+                      detail[:300])
+    return table
+
+
+def _kinds_table(figures) -> Table:
+    table = Table(title=f"by kind ({figures.skipped} skipped: they fail their own tests)")
+    for column in ("kind", "expect", "flagged", "total", "rate"):
+        table.add_column(column, justify="right")
+    for kind, n in figures.by_kind.items():
+        table.add_row(kind, n["expect"], str(n["flagged"]), str(n["total"]),
+                      f"{100 * n['flagged'] / n['total']:.0f}%" if n["total"] else "—")
     return table

@@ -25,7 +25,8 @@ from agentlib.plugins.hookspecs import hookimpl
 ENTRY_POINT_GROUP = "agentlib"
 BUILTIN = "agentlib.builtin"
 Status = Literal["loaded", "failed", "disabled"]
-Validator = Callable[[str, str, list[str]], "str | None"]
+Validator = Callable[[str, str, list[str]], Any]
+"""A validator returns None (accept), a reason string (reject) or an `agentlib.verify.Check`."""
 
 
 class PluginWarning(UserWarning):
@@ -225,39 +226,66 @@ def validators(pm: PluginManager) -> dict[str, Validator]:
     """Return {name: validator(source, entry_point, tests) -> reason | None}.
 
     Each validator is wrapped: one that raises marks its plugin failed and accepts (returns
-    None), so a broken validator never blocks a candidate nor stops the agent.
+    None), so a broken validator never blocks a candidate nor stops the agent. Warnings are
+    dropped here; `checks` keeps them.
+    """
+    def reason_of(check: Callable[[str, str, list[str]], Any]) -> Validator:
+        def run(source: str, entry_point: str, tests: list[str]) -> str | None:
+            return check(source, entry_point, tests).reject
+
+        run.__name__, run.__doc__ = check.__name__, check.__doc__
+        return run
+
+    return {name: reason_of(check) for name, check in checks(pm).items()}
+
+
+def checks(pm: PluginManager) -> dict[str, Callable[[str, str, list[str]], Any]]:
+    """Return {name: check(source, entry_point, tests) -> agentlib.verify.Check}.
+
+    A validator may return None, a reason string or a `Check` (with warnings); each is
+    normalised to a `Check`. One that raises or returns anything else marks its plugin failed
+    and accepts, so a broken validator never blocks a candidate nor stops the agent.
     """
     return {name: _guarded(pm, plugin, name, values[0]) for name, (plugin, values) in
             _call_each(pm, "register_validators", "validator").items()}
 
 
-def _guarded(pm: PluginManager, plugin: str, name: str, validator: Validator) -> Validator:
-    def run(source: str, entry_point: str, tests: list[str]) -> str | None:
+def _guarded(pm: PluginManager, plugin: str, name: str, validator: Validator
+             ) -> Callable[[str, str, list[str]], Any]:
+    from agentlib.verify.check import Check, as_check
+
+    def run(source: str, entry_point: str, tests: list[str]) -> Check:
         try:
-            reason = validator(source, entry_point, list(tests))
+            result = validator(source, entry_point, list(tests))
         except (Exception, SystemExit) as exc:
             if plugin == BUILTIN:
                 raise
             pm.fail(plugin, f"validator {name!r} raised {type(exc).__name__}: {exc}")
-            return None
-        if reason is not None and not isinstance(reason, str):
-            pm.fail(plugin, f"validator {name!r} returned {type(reason).__name__}, "
-                            "not str or None")
-            return None
-        return reason or None
+            return Check(name)
+        try:
+            return as_check(name, result)
+        except TypeError as exc:
+            pm.fail(plugin, f"validator {name!r} {exc}")
+            return Check(name)
 
     run.__name__ = f"validator_{name}"
     run.__doc__ = getattr(validator, "__doc__", None)
     return run
 
 
+def run_checks(pm: PluginManager, source: str, entry_point: str, tests: list[str]) -> list:
+    """Run every registered validator on a candidate; return one `Check` per validator."""
+    return [check(source, entry_point, tests) for check in checks(pm).values()]
+
+
 def run_validators(pm: PluginManager, source: str, entry_point: str,
                    tests: list[str]) -> list[str]:
     """Run every registered validator on a candidate; return the rejections as "name: reason".
 
-    An empty list means every validator accepted the candidate.
+    An empty list means every validator accepted the candidate (warnings: `run_checks`).
     """
-    return apply_validators(validators(pm), source, entry_point, tests)
+    return [f"{c.name}: {c.reject}" for c in run_checks(pm, source, entry_point, tests)
+            if c.reject is not None]
 
 
 def apply_validators(found: dict[str, Validator], source: str, entry_point: str,
@@ -317,7 +345,8 @@ def probe_hooks(pm: PluginManager, app: Any = None) -> None:
 
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "PluginManager", "PluginRecord", "PluginWarning",
-           "ReplCommand", "Validator", "add_commands", "apply_validators", "embedder_factories",
+           "ReplCommand", "Validator", "add_commands", "apply_validators", "checks",
+           "embedder_factories",
            "entry_points_enabled", "hookimpl", "llm_factories", "make_plugin_manager",
-           "module_packs", "plugin_records", "probe_hooks", "repl_commands", "run_validators",
-           "validators"]
+           "module_packs", "plugin_records", "probe_hooks", "repl_commands", "run_checks",
+           "run_validators", "validators"]

@@ -1,6 +1,7 @@
-"""agentlib-validator-fuzz: reject candidates that crash, hang or only fit their test inputs.
+"""agentlib-validator-fuzz: reject a candidate that works on its test inputs and nothing else.
 
-Registers the validator ``fuzz`` through agentlib's ``register_validators`` hook. Hypothesis is
+Registers the validator ``fuzz`` through agentlib's ``register_validators`` hook. It returns
+an `agentlib.verify.Check`: a rejection only with evidence, warnings otherwise. The work is
 imported only when a candidate is validated, so loading the plugin costs nothing.
 """
 
@@ -9,8 +10,8 @@ from __future__ import annotations
 from agentlib.plugins import hookimpl
 
 
-def validate(source: str, entry_point: str, tests: list[str]) -> str | None:
-    """Fuzz the candidate in the sandbox; return why it is rejected, or None to accept it."""
+def validate(source: str, entry_point: str, tests: list[str]):
+    """Call the candidate on in-domain inputs in the sandbox; return a Check."""
     from agentlib_validator_fuzz.fuzz import fuzz
 
     return fuzz(source, entry_point, tests)
