@@ -108,13 +108,14 @@ LAYERS = {  # what each package may import besides model, errors and version (DE
     "model": set(),
     "code": set(),
     "sandbox": set(),
+    "verify": {"sandbox"},
     "config": set(),
     "llm": {"config"},
-    "library": {"code", "sandbox"},
-    "plugins": {"library", "llm"},
-    "refactor": {"code", "library", "llm", "sandbox"},
-    "runtime": {"config", "library", "llm", "plugins", "sandbox"},
-    "agent": {"code", "config", "library", "llm", "refactor", "runtime", "sandbox"},
+    "library": {"code", "sandbox", "verify"},
+    "plugins": {"library", "llm", "verify"},
+    "refactor": {"code", "library", "llm", "sandbox", "verify"},
+    "runtime": {"config", "library", "llm", "plugins", "sandbox", "verify"},
+    "agent": {"code", "config", "library", "llm", "refactor", "runtime", "sandbox", "verify"},
 }
 
 
