@@ -8,11 +8,11 @@ from typing import Any
 
 from agentlib.model import Module
 
-_JSON_FIELDS = ("tests", "dependencies")
+_JSON_FIELDS = {"tests": "[]", "dependencies": "[]", "verification": "{}"}
 
 
 def to_metadata(module: Module) -> dict[str, Any]:
-    """The Chroma metadata of a module (lists as JSON text)."""
+    """The Chroma metadata of a module (lists and the verification record as JSON text)."""
     meta: dict[str, Any] = {}
     for f in fields(Module):
         value = getattr(module, f.name)
@@ -23,6 +23,6 @@ def to_metadata(module: Module) -> dict[str, Any]:
 def from_metadata(meta: dict[str, Any]) -> Module:
     """The module a Chroma metadata record holds."""
     values = {f.name: meta.get(f.name) for f in fields(Module) if f.name in meta}
-    for name in _JSON_FIELDS:
-        values[name] = json.loads(values.get(name) or "[]")
+    for name, empty in _JSON_FIELDS.items():
+        values[name] = json.loads(values.get(name) or empty)
     return Module(**values)

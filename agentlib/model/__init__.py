@@ -106,6 +106,10 @@ class Module:
     times_retrieved: int = 0
     times_reused: int = 0
     times_failed: int = 0
+    verification: dict[str, Any] = field(default_factory=dict)
+    """How it was verified (`agentlib.verify.Verification.to_dict()`: tests passed, generated
+    inputs agreed with an independent implementation, checks run, warnings, status
+    `confirmed` | `unconfirmed`); empty for a module stored before this was recorded."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
