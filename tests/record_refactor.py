@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from agentlib.library.code import docstring, module_id, signature
+from agentlib.code import docstring, module_id, signature
 from agentlib.model import Module
 
 RECORDING = Path(__file__).parent / "recordings" / "refactor.json"

@@ -54,7 +54,7 @@ SIMILAR = Task.from_asserts(
 
 
 def is_prime_module() -> Module:
-    from agentlib.library.code import docstring, module_id, signature
+    from agentlib.code import docstring, module_id, signature
 
     return Module(id=module_id(IS_PRIME_SOURCE), name="is_prime", source=IS_PRIME_SOURCE,
                   signature=signature(IS_PRIME_SOURCE, "is_prime"),

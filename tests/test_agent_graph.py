@@ -19,6 +19,7 @@ from agentlib.config import Settings
 from agentlib.errors import LLMError, TaskFormatError
 from agentlib.llm.replay import ReplayLLM
 from agentlib.model import Task
+from agentlib.runtime import Runtime
 
 
 @pytest.fixture
@@ -173,10 +174,11 @@ def test_task_without_entry_point_is_refused(agent):
         agent.solve(Task.from_asserts("x", ["assert True"]))
 
 
-def test_graph_compiles_with_a_checkpointer_and_resumes_state(tmp_path, library, replay):
+def test_graph_compiles_with_a_checkpointer_and_resumes_state(tmp_path, library, replay,
+                                                             builtin_pm):
     graph = build_graph().compile(checkpointer=InMemorySaver())
-    context = SolveContext(settings=Settings(store=str(tmp_path)), library=library,
-                           llm_factory=lambda: replay)
+    context = SolveContext(Runtime(Settings(store=str(tmp_path)), library=library, llm=replay,
+                                   pm=builtin_pm))
     config = {"configurable": {"thread_id": "t1"}}
     state = graph.invoke({"task": scenarios.ADD, "entry_point": "add", "max_attempts": 2,
                           "attempts": [], "trace": [], "llm_calls": 0, "prompt_tokens": 0,

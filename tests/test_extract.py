@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from agentlib.agent.extract import ExtractionError, call_arity, extract, infer_entry_point
+from agentlib.code import Call, ExtractionError, extract, first_call, infer_entry_point
 
 RAW = json.loads((Path(__file__).parent / "recordings" / "raw.json").read_text())
 
@@ -43,7 +43,7 @@ def test_usage_block_and_prints_are_dropped():
 
 def test_renamed_function_is_renamed_back_including_recursion():
     reply = "```python\ndef fact(n):\n    return 1 if n <= 1 else n * fact(n - 1)\n```"
-    c = extract(reply, "factorial", arity=1)
+    c = extract(reply, "factorial", call=Call(1))
     assert c.renamed_from == "fact"
     namespace: dict = {}
     exec(c.source, namespace)
@@ -90,7 +90,8 @@ def test_unparseable_reply_is_an_extraction_error():
 def test_entry_point_and_arity_from_tests():
     tests = ["assert abs(area(2, 3) - 6) < 1e-9", "assert area(1, 1) == 1"]
     assert infer_entry_point(tests) == "area"
-    assert call_arity(tests, "area") == 2
+    assert first_call(tests, "area") == Call(2)
+    assert first_call(["assert clamp(5, lo=0, hi=3) == 3"], "clamp") == Call(1, ("lo", "hi"))
     assert infer_entry_point(["assert len([1]) == 1"]) is None
 
 
@@ -111,20 +112,26 @@ def lcm(a, b):
 
 def test_a_rewritten_library_function_is_not_taken_for_the_task_function():
     with pytest.raises(ExtractionError, match="only writes out `lcm`.*does not define `lcm_list`"):
-        extract(LCM_ONLY_REPLY, "lcm_list", {"lcm"}, arity=1)
+        extract(LCM_ONLY_REPLY, "lcm_list", {"lcm"}, call=Call(1))
     # Without the library, the same reply is a renamed function, but it takes two arguments
     # where the tests pass one: rejected with a reason instead of failing every test.
     with pytest.raises(ExtractionError, match="takes the 1 argument"):
-        extract(LCM_ONLY_REPLY, "lcm_list", arity=1)
-    assert extract(LCM_ONLY_REPLY, "lcm_pair", arity=2).renamed_from == "lcm"
+        extract(LCM_ONLY_REPLY, "lcm_list", call=Call(1))
+    assert extract(LCM_ONLY_REPLY, "lcm_pair", call=Call(2)).renamed_from == "lcm"
 
 
 def test_arity_check_allows_keyword_arguments_and_varargs():
-    for reply in ("def g(a, *, key=None):\n    return a", "def g(*args):\n    return args[0]",
-                  "def g(a, **kw):\n    return a", "def g(a, b=0):\n    return a"):
-        assert extract(reply, "f", arity=2).renamed_from == "g"
-    with pytest.raises(ExtractionError, match="takes the 3 argument"):
-        extract("def g(a, b=0):\n    return a", "f", arity=3)
+    for reply, call in (("def g(a, *, key=None):\n    return a", Call(1, ("key",))),
+                        ("def g(*args):\n    return args[0]", Call(2)),
+                        ("def g(a, **kw):\n    return a", Call(1, ("key",))),
+                        ("def g(a, b=0):\n    return a", Call(2)),
+                        ("def g(a, b=0):\n    return a", Call(1, ("b",)))):
+        assert extract(reply, "f", call=call).renamed_from == "g"
+    for reply, call in (("def g(a, b=0):\n    return a", Call(3)),
+                        ("def g(a, *, key=None):\n    return a", Call(2))):
+        with pytest.raises(ExtractionError, match="takes the .* argument") as caught:
+            extract(reply, "f", call=call)
+        assert caught.value.kind == "arity"
 
 
 # Real replies of the 1.5B model on the bundled stream, with `fib_list(n)` and `word_counts(text)`
@@ -147,7 +154,7 @@ def most_common_word(text):
 @pytest.mark.parametrize("name", sorted(SHADOWING_REPLIES))
 def test_a_local_variable_hiding_a_called_library_function_is_renamed(name):
     reply, library_name, library_function, argument, expected = SHADOWING_REPLIES[name]
-    candidate = extract(reply, name, {library_name}, arity=1)
+    candidate = extract(reply, name, {library_name}, call=Call(1))
     assert candidate.unshadowed == [library_name]
     assert candidate.dependencies == [library_name]
     tree = ast.parse(candidate.source)
@@ -163,11 +170,11 @@ def test_a_local_variable_hiding_a_called_library_function_is_renamed(name):
 
 def test_only_a_name_called_before_it_is_assigned_is_renamed():
     assigned_first = "def f(x):\n    g = len\n    return g(x)\n"
-    assert extract(assigned_first, "f", {"g"}, arity=1).unshadowed == []
+    assert extract(assigned_first, "f", {"g"}, call=Call(1)).unshadowed == []
     parameter = "def f(g, x):\n    g = g(x)\n    return g\n"
-    assert extract(parameter, "f", {"g"}, arity=2).unshadowed == []
+    assert extract(parameter, "f", {"g"}, call=Call(2)).unshadowed == []
     taken = "def f(x):\n    g_value = 1\n    g = g(x)\n    return g + g_value\n"
-    candidate = extract(taken, "f", {"g"}, arity=1)
+    candidate = extract(taken, "f", {"g"}, call=Call(1))
     assert candidate.unshadowed == ["g"] and "g_value_ = g(x)" in candidate.source
 
 
@@ -182,9 +189,9 @@ def most_common_word(text):
     word_counts = Counter(words)
     return word_counts.most_common(1)[0][0]
 ```'''
-    candidate = extract(reply, "most_common_word", {"word_counts"}, arity=1)
+    candidate = extract(reply, "most_common_word", {"word_counts"}, call=Call(1))
     assert candidate.dependencies == [] and candidate.unshadowed == []
     assert candidate.source.startswith("from collections import Counter\n")
     # Reading the library function (not a local) still is one.
     uses = "def f(text):\n    counts = word_counts(text)\n    return max(counts, key=counts.get)\n"
-    assert extract(uses, "f", {"word_counts"}, arity=1).dependencies == ["word_counts"]
+    assert extract(uses, "f", {"word_counts"}, call=Call(1)).dependencies == ["word_counts"]

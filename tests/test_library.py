@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from agentlib.code import docstring, module_id, signature
 from agentlib.errors import StoreError
-from agentlib.library.code import docstring, module_id, signature
 from agentlib.library.store import Library
 from agentlib.model import Insight, Module
 
@@ -28,7 +28,7 @@ def double() -> Module:
 
 def quadruple() -> Module:
     return make("quadruple", '    """Return four times x."""\n    return double(double(x))',
-                ["assert quadruple(1) == 4"], "multiply by four")
+                ["assert quadruple(1) == 4"], "multiply by four", deps=["double"])
 
 
 class TinyEmbedder:
@@ -43,10 +43,11 @@ class TinyEmbedder:
                 enumerate(texts)]
 
 
-def test_add_get_search_and_program_with_ast_dependencies(library):
+def test_add_get_search_and_program_with_dependencies(library):
     library.add(double())
-    stored = library.add(quadruple())  # calls double() but declares no dependency
-    assert stored.dependencies == ["double"]
+    stored = library.add(make("quadruple", '    """Return four times x."""\n'
+                              "    return double(double(x))", ["assert quadruple(1) == 4"],
+                              "multiply by four"))  # calls double() but lists no dependency
     assert library.get("quadruple").dependencies == ["double"]
     program = library.program_for(stored)
     assert program.index("def double") < program.index("def quadruple")
@@ -83,7 +84,8 @@ def test_new_version_supersedes_and_history_keeps_all(library):
 def test_cycles_are_refused_at_store_time(library):
     library.add(double())
     library.add(quadruple())
-    cyclic = make("double", "    return quadruple(x) // 2", ["assert double(2) == 4"])
+    cyclic = make("double", "    return quadruple(x) // 2", ["assert double(2) == 4"],
+                  deps=["quadruple"])
     with pytest.raises(StoreError, match="cycle"):
         library.add(cyclic)
     assert library.get("double").source == double().source

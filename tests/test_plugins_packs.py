@@ -12,9 +12,10 @@ import test_plugins_factory as factory
 
 from agentlib.agent import Agent
 from agentlib.errors import PluginError
+from agentlib.library.packs import install_pack, load_pack
 from agentlib.model import Task
 from agentlib.plugins import hookimpl, make_plugin_manager
-from agentlib.plugins.packs import install_pack, load_pack
+from agentlib.runtime import Runtime
 
 WORKDAYS = Task.from_asserts(
     "Count the working days (Monday to Friday) from a start date up to an end date.",
@@ -65,12 +66,18 @@ def hostile_pm():
     return pm
 
 
+def _install(library, pm, pack: str, limits=None):
+    """Install as `agentlib packs install` does: the runtime's packs and validators."""
+    runtime = Runtime(pm=pm, library=library)
+    return install_pack(library, runtime.packs, pack, limits=limits, validate=runtime.validate)
+
+
 def test_only_entries_that_pass_their_tests_in_the_sandbox_are_stored(library, hostile_pm,
                                                                      monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-must-not-leak")
     from agentlib.sandbox import Limits
 
-    report = install_pack(library, hostile_pm, "hostile", Limits(timeout_s=1.0, cpu_s=1.0))
+    report = _install(library, hostile_pm, "hostile", Limits(timeout_s=1.0, cpu_s=1.0))
     assert report.accepted == ["twice"]
     reasons = dict(report.rejected)
     assert set(reasons) == {"wrong", "broken", "absent", "untested", "snoop", "spin",
@@ -85,17 +92,17 @@ def test_only_entries_that_pass_their_tests_in_the_sandbox_are_stored(library, h
     stored = library.get("twice")
     assert (stored.docstring, stored.backend, stored.model, stored.task_id) == \
         ("Double a number.", "pack", "hostile", "pack:hostile")
-    again = install_pack(library, hostile_pm, "hostile", Limits(timeout_s=1.0, cpu_s=1.0))
+    again = _install(library, hostile_pm, "hostile", Limits(timeout_s=1.0, cpu_s=1.0))
     assert again.accepted == [] and again.unchanged == ["twice"]
 
 
 def test_a_pack_entry_may_not_replace_a_module_it_does_not_match(library, hostile_pm):
-    from agentlib.plugins.packs import PackEntry, module_for
+    from agentlib.library.packs import PackEntry, module_for
 
     earlier = "def twice(x):\n    return 0 if x is None else x + x\n"
     library.add(module_for(PackEntry("twice", earlier, ("assert twice(2) == 4",
                                                         "assert twice(None) == 0")), "earlier"))
-    report = install_pack(library, hostile_pm, "hostile")
+    report = _install(library, hostile_pm, "hostile")
     assert "would replace the active module twice" in dict(report.rejected)["twice"]
     assert library.get("twice").source == earlier
 
@@ -103,7 +110,7 @@ def test_a_pack_entry_may_not_replace_a_module_it_does_not_match(library, hostil
 def test_an_unknown_pack_is_a_clear_error(hostile_pm):
     with pytest.raises(PluginError, match=r"no module pack named 'nope' \(installed packs: "
                                           r"hostile\)"):
-        load_pack(hostile_pm, "nope")
+        load_pack(Runtime(pm=hostile_pm).packs, "nope")
 
 
 def test_the_dates_pack_fills_an_empty_library_and_a_date_task_is_reused_without_llm(
@@ -111,7 +118,7 @@ def test_the_dates_pack_fills_an_empty_library_and_a_date_task_is_reused_without
     monkeypatch.setenv("AGENTLIB_PLUGINS", "pack-dates")  # the installed pack, nothing else
     pm = make_plugin_manager()
     assert library.count() == 0
-    report = install_pack(library, pm, "agentlib-pack-dates")
+    report = _install(library, pm, "agentlib-pack-dates")
     assert report.rejected == [] and len(report.accepted) >= 10
     assert len(library.list()) == len(report.accepted)
     result = Agent(settings, llm=NoLLM(), library=library, pm=pm).solve(WORKDAYS)

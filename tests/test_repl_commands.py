@@ -11,9 +11,11 @@ from prompt_toolkit.completion import CompleteEvent
 from prompt_toolkit.document import Document
 from test_repl import AGENTLIB, repl_env
 
-from agentlib.cli.repl import TaskDraft, _completer
 from agentlib.cli.repl_commands import add_plugin_commands, builtin_commands
+from agentlib.cli.repl_draft import TaskDraft
+from agentlib.cli.repl_keys import completer
 from agentlib.plugins import hookimpl, make_plugin_manager
+from agentlib.runtime import Runtime
 
 
 def test_the_commands_the_issue_names_are_in_the_table_with_help():
@@ -32,8 +34,8 @@ def test_typed_text_splits_into_description_and_tests():
 
 def _completions(text: str, module_names=("add", "is_prime")) -> list[str]:
     session = SimpleNamespace(commands=builtin_commands(), module_names=list(module_names),
-                              pm=make_plugin_manager(load_entry_points=False))
-    found = _completer(session).get_completions(Document(text, len(text)), CompleteEvent())
+                              runtime=Runtime(pm=make_plugin_manager(load_entry_points=False)))
+    found = completer(session).get_completions(Document(text, len(text)), CompleteEvent())
     return [c.text for c in found]
 
 
@@ -77,15 +79,15 @@ def test_plugin_commands_run_in_the_session_and_their_errors_are_reported(settin
 
     from rich.console import Console
 
-    from agentlib.cli.repl import ReplSession, _run_entry
+    from agentlib.cli.repl import ReplSession, run_entry
 
     pm = make_plugin_manager(load_entry_points=False)
     pm.register(Greeter(), name="greeter")
     pm.register(Broken(), name="broken")
     out = io.StringIO()
-    session = ReplSession(settings, Console(file=out, width=100), pm=pm)
-    assert _run_entry(session, "/hello world") and _run_entry(session, "/boom")
-    assert _run_entry(session, "/help") and not _run_entry(session, "/quit")
+    session = ReplSession(Runtime(settings, pm=pm), Console(file=out, width=100))
+    assert run_entry(session, "/hello world") and run_entry(session, "/boom")
+    assert run_entry(session, "/help") and not run_entry(session, "/quit")
     text = out.getvalue()
     assert "hello world" in text
     assert "error: /boom (plugin broken) raised ZeroDivisionError: division by zero" in text

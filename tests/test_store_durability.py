@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agentlib.library.code import docstring, module_id, signature
+from agentlib.code import docstring, module_id, signature
 from agentlib.library.store import Library
 from agentlib.model import Module
 

@@ -4,65 +4,52 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
-from agentlib.agent.extract import infer_entry_point
+from agentlib.code import infer_entry_point
 from agentlib.config import Settings
-from agentlib.errors import AgentlibError, LLMError, TaskFormatError
+from agentlib.errors import AgentlibError, TaskFormatError
 from agentlib.llm import LLM
 from agentlib.model import SolveResult, Task
-from agentlib.sandbox import Limits
+
+if TYPE_CHECKING:
+    from agentlib.runtime import Runtime
 
 
 class Agent:
-    """Solve tasks against a library, creating the LLM only when a task needs it."""
+    """Solve tasks against a library, creating the LLM only when a task needs it.
 
-    def __init__(self, settings: Settings | None = None, *, llm: LLM | None = None,
+    Give it the process's `Runtime`, or settings (and optionally an LLM, library or plugin
+    manager to use instead of the configured ones) to build one from.
+    """
+
+    def __init__(self, runtime: "Runtime | Settings | None" = None, *, llm: LLM | None = None,
                  library: Any | None = None, pm: Any | None = None) -> None:
-        self.settings = settings or Settings()
-        self._llm = llm
-        self._library = library
-        self._pm = pm
+        from agentlib.runtime import Runtime
+
+        if isinstance(runtime, Runtime):
+            if llm is not None or library is not None or pm is not None:
+                raise TypeError("give the LLM, library and plugin manager to the Runtime, "
+                                "not beside it")
+            self.runtime = runtime
+        else:
+            self.runtime = Runtime(runtime, llm=llm, library=library, pm=pm)
         self._graph = None
         self._graph_checkpointer = None
         self.checkpointer: Any | None = None  # set by batch runs (SQLite) to make them resumable
 
     @property
-    def pm(self):
-        if self._pm is None:
-            from agentlib.plugins import make_plugin_manager
-
-            self._pm = make_plugin_manager()
-        return self._pm
+    def settings(self) -> Settings:
+        return self.runtime.settings
 
     @property
     def library(self):
         """The library, opened on first use; None when the library is disabled."""
-        if not self.settings.use_library:
-            return None
-        if self._library is None:
-            from agentlib.library import open_library
-
-            self._library = open_library(self.settings, self.pm)
-        return self._library
+        return self.runtime.library
 
     def llm(self) -> LLM:
         """The configured LLM backend, created (and loaded) on first use."""
-        if self._llm is None:
-            from agentlib.plugins import llm_factories
-
-            factories = llm_factories(self.pm)
-            if self.settings.llm not in factories:
-                raise LLMError(f"unknown LLM backend {self.settings.llm!r}; "
-                               f"available: {', '.join(sorted(factories))}")
-            self._llm = factories[self.settings.llm](self.settings)
-        return self._llm
-
-    def _validate(self, program: str, entry_point: str, tests: list[str]) -> list[str]:
-        """Run the plugins' validators on a candidate that passed its tests."""
-        from agentlib.plugins import run_validators
-
-        return run_validators(self.pm, program, entry_point, tests)
+        return self.runtime.llm()
 
     def _compiled(self):
         if self._graph is None or self._graph_checkpointer is not self.checkpointer:
@@ -89,10 +76,7 @@ class Agent:
             raise TaskFormatError(
                 f"task {task.id or task.prompt[:40]!r}: cannot tell which function the tests "
                 "call; give `entry_point`")
-        context = SolveContext(settings=self.settings, library=self.library,
-                               llm_factory=self.llm,
-                               limits=Limits(timeout_s=self.settings.test_timeout_s),
-                               on_token=on_token, validators=self._validate)
+        context = SolveContext(self.runtime, on_token=on_token)
         initial = {"task": task, "entry_point": entry, "max_attempts": self.settings.attempts,
                    "attempts": [], "trace": [], "llm_calls": 0, "prompt_tokens": 0,
                    "completion_tokens": 0}

@@ -1,29 +1,38 @@
-"""What a run needs besides its state: settings and the layers it drives."""
+"""What a run needs besides its state: the runtime's services and where tokens stream to."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Callable
 
-from agentlib.config import Settings
-from agentlib.llm import LLM
-from agentlib.sandbox import Limits
+if TYPE_CHECKING:
+    from agentlib.config import Settings
+    from agentlib.llm import LLM
+    from agentlib.runtime import Runtime
+    from agentlib.sandbox import Limits
 
 
 @dataclass
 class SolveContext:
-    """Run-time dependencies of the graph; the LLM is created only when first needed."""
+    """Run-time dependencies of the graph (LangGraph's context); the LLM is built only when a
+    node first asks for it."""
 
-    settings: Settings
-    library: Any | None  # agentlib.library.store.Library, None with --no-library
-    llm_factory: Callable[[], LLM]
-    limits: Limits = field(default_factory=Limits)
+    runtime: "Runtime"
     on_token: Callable[[str], None] | None = None
-    validators: Callable[[str, str, list[str]], list[str]] | None = None
-    """Plugin validators: (program, entry_point, tests) -> rejections ("name: reason")."""
-    _llm: LLM | None = None
+    """Where a streamed completion's tokens go (None: not streamed)."""
 
-    def llm(self) -> LLM:
-        if self._llm is None:
-            self._llm = self.llm_factory()
-        return self._llm
+    @property
+    def settings(self) -> "Settings":
+        return self.runtime.settings
+
+    @property
+    def library(self) -> Any:
+        """The library (agentlib.library.store.Library); None with --no-library."""
+        return self.runtime.library
+
+    @property
+    def limits(self) -> "Limits":
+        return self.runtime.limits
+
+    def llm(self) -> "LLM":
+        return self.runtime.llm()

@@ -13,10 +13,20 @@ from langgraph.runtime import Runtime
 
 from agentlib.agent import prompts
 from agentlib.agent.context import SolveContext
-from agentlib.agent.extract import ExtractionError, call_arity, extract
 from agentlib.agent.state import SolveState
+from agentlib.code import (
+    ExtractionError,
+    accepts,
+    candidate_program,
+    docstring,
+    extract,
+    find_function,
+    first_call,
+    module_id,
+    rename_source,
+    signature,
+)
 from agentlib.errors import StoreError
-from agentlib.library.code import arity, docstring, module_id, signature
 from agentlib.library.insights import insight_text, select_insights
 from agentlib.library.store import query_text, task_gist
 from agentlib.model import Attempt, Module, TraceStep, Verdict
@@ -83,11 +93,11 @@ def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, An
     start = time.monotonic()
     ctx = runtime.context
     task, entry = state["task"], state["entry_point"]
-    wanted = call_arity([t.source for t in task.tests], entry)
+    wanted = first_call([t.source for t in task.tests], entry)
     fitting = []
     for module in state.get("retrieved", []) + state.get("archived", []):
-        required, maximum = arity(module.source, module.name)
-        if wanted is None or (required <= wanted and (maximum is None or wanted <= maximum)):
+        function = find_function(module.source, module.name)
+        if wanted is None or function is None or accepts(function, wanted):
             fitting.append(module)
     if not fitting:
         return {"reused": None, "trace": _step("try_reuse", "nothing to try",
@@ -193,12 +203,7 @@ def _with_closure(ctx: SolveContext, source: str, dependencies: list[str]) -> st
     """The candidate preceded by the self-contained source of the library modules it calls."""
     if not dependencies or ctx.library is None:
         return source
-    closure = []
-    for dep in dependencies:
-        module = ctx.library.get(dep)
-        if module is not None:
-            closure.append(ctx.library.program_for(module))
-    return "\n\n".join(closure + [source])
+    return candidate_program(source, dependencies, ctx.library.get)
 
 
 def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
@@ -224,7 +229,7 @@ def _ask(state: SolveState, ctx: SolveContext, messages: list[dict[str, str]],
         "completion_tokens": completion.completion_tokens, "phase": phase or node}
     try:
         candidate = extract(completion.text, entry, names - {entry},
-                            call_arity([t.source for t in state["task"].tests], entry))
+                            first_call([t.source for t in state["task"].tests], entry))
     except ExtractionError as exc:
         update.update(candidate="", program="", dependencies=[], extract_error=str(exc),
                       fallback=None)
@@ -360,9 +365,9 @@ def validate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
         if own.passed:
             verdict, chosen = own, dict(fallback)
             state = {**state, **chosen}
-    if verdict.passed and ctx.validators is not None:
-        rejections = ctx.validators(state["program"], state["entry_point"],
-                                    [t.source for t in state["task"].tests])
+    if verdict.passed:
+        rejections = ctx.runtime.validate(state["program"], state["entry_point"],
+                                          [t.source for t in state["task"].tests])
         if rejections:
             reason = "it passes the tests but a validator rejected it: " + "; ".join(rejections)
             attempt = Attempt(source=state["program"], verdict=verdict, origin=origin,
@@ -375,16 +380,6 @@ def validate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any
             "trace": _step("validate", "passed" if verdict.passed else "failed",
                            f"{passed}/{len(verdict.results)} tests passed ({verdict.ended}, "
                            f"{verdict.isolation})", start)}
-
-
-def _rename(source: str, old: str, new: str) -> str:
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef) and node.name == old:
-            node.name = new
-        elif isinstance(node, ast.Name) and node.id == old:
-            node.id = new
-    return ast.unparse(tree) + "\n"
 
 
 def store(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
@@ -408,13 +403,13 @@ def store(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
             while ctx.library.get(f"{name}_{n}") is not None:
                 n += 1
             new_name = f"{name}_{n}"
-            source = _rename(source, name, new_name)
-            tests = [_rename(t, name, new_name).strip() for t in tests]
+            source = rename_source(source, name, new_name)
+            tests = [rename_source(t, name, new_name).strip() for t in tests]
             detail = f"{name} exists and this version fails its tests: stored as {new_name}"
             name = new_name
         else:
             detail = f"supersedes {name} v{previous.version} (passes its tests too)"
-    llm = ctx._llm
+    llm = ctx.runtime.loaded_llm
     module = Module(
         id=module_id(source), name=name, source=source, signature=signature(source, name),
         docstring=docstring(source, name), tests=tests,

@@ -94,7 +94,7 @@ def refactor_benchmark(grow_tasks: list[Task], later_tasks: list[Task], llm: Any
                        prune_too: bool = False,
                        on_progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Grow, maintain a copy, re-run the later tasks on both; return every figure."""
-    from agentlib.library import open_library
+    from agentlib.runtime import Runtime
 
     say = on_progress or (lambda _text: None)
     unmaintained, maintained = workdir / "unmaintained", workdir / "maintained"
@@ -105,11 +105,11 @@ def refactor_benchmark(grow_tasks: list[Task], later_tasks: list[Task], llm: Any
 
     grown = grow_library(grow_tasks, llm, settings, unmaintained, on_task)
     shutil.copytree(unmaintained, maintained)
-    library = open_library(replace(settings, store=str(maintained)))
+    library = Runtime(replace(settings, store=str(maintained))).open_library()
 
     def pruned_copy() -> Any:
         shutil.copytree(maintained, pruned)
-        return open_library(replace(settings, store=str(pruned)))
+        return Runtime(replace(settings, store=str(pruned))).open_library()
 
     maintenance = maintain(library, llm, budget=budget,
                            pruned_copy=pruned_copy if prune_too else None,

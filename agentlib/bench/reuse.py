@@ -30,8 +30,8 @@ class _NoLLM:
 def reuse_benchmark(runs: int = 20, report: Callable[[str], None] = print) -> dict[str, float]:
     """Store five modules, then time solving a task one of them passes (after a warm-up)."""
     from agentlib.agent import Agent
+    from agentlib.code import docstring, module_id, signature
     from agentlib.config import Settings
-    from agentlib.library.code import docstring, module_id, signature
     from agentlib.model import Module, Task
     from agentlib.plugins import make_plugin_manager
 

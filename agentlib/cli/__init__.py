@@ -78,7 +78,11 @@ def _wrap_commands(typer_app: typer.Typer) -> None:
 
 def main() -> None:
     """Run the CLI (the console script's entry point)."""
-    plugin_commands.add_plugin_commands(app, sys.argv[1:])
+    pm = plugin_commands.add_plugin_commands(app, sys.argv[1:])
+    if pm is not None:
+        from agentlib.cli.options import use_plugin_manager
+
+        use_plugin_manager(pm)
     _wrap_commands(app)
     if len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty():
         sys.argv.append("repl")  # `agentlib` alone in a terminal: the interactive session

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from agentlib.cli.options import BaseURLOpt, LLMOpt, ModelOpt, make_settings
+from agentlib.cli.options import BaseURLOpt, LLMOpt, ModelOpt, make_runtime, make_settings
 
 app = typer.Typer(help="Benchmarks that print figures: sandbox, store, reuse, coldstart, tasks, "
                        "stream, refactor.",
@@ -122,12 +122,11 @@ def _progress(configs: list[str], total: int):
 
 def _run(file: Path, configs: list[str], report: Path | None, limit: int | None,
          llm: str | None, model: str | None, base_url: str | None) -> list:
-    from agentlib.agent import Agent
     from agentlib.bench.tasks import environment, run_configs, write_report
 
     tasks = _load(file, limit)
     settings = make_settings(llm=llm, model=model, base_url=base_url)
-    model_llm = Agent(settings).llm()
+    model_llm = make_runtime(settings).llm()
     progress, on_row = _progress(configs, len(tasks))
     with progress:
         summaries = run_configs(tasks, configs, model_llm, settings, on_row)
@@ -197,14 +196,13 @@ def stream(
         raise typer.BadParameter("only `insights` can be ablated here", param_hint="--ablate")
     import json
 
-    from agentlib.agent import Agent
     from agentlib.bench.stream import read_stream, run_stream, stream_figures
     from agentlib.bench.stream_report import write_stream_report
     from agentlib.bench.tasks import environment
 
     streams = [(file, read_stream(file, limit)) for file in files]
     settings = make_settings(llm=llm, model=model, base_url=base_url)
-    model_llm = Agent(settings).llm()
+    model_llm = make_runtime(settings).llm()
     configs = ["agent", "no-library"] + (["equal-compute"] if equal_compute else [])
     results = []
     for file, tasks in streams:
@@ -277,7 +275,6 @@ def refactor(
     import json
     import tempfile
 
-    from agentlib.agent import Agent
     from agentlib.bench.refactor import refactor_benchmark
 
     stream_tasks = _load(file, None)
@@ -288,7 +285,7 @@ def refactor(
     for path in extra or []:
         grow += _load(path, extra_limit)
     settings = make_settings(llm=llm, model=model, base_url=base_url)
-    model_llm = Agent(settings).llm()
+    model_llm = make_runtime(settings).llm()
     with tempfile.TemporaryDirectory(prefix="agentlib-bench-") as tmp:
         workdir = report / "libraries" if report else Path(tmp)
         if workdir.exists():

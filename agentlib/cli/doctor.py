@@ -115,10 +115,9 @@ def check_models(settings: Settings, verify: bool) -> list[Check]:
     return checks
 
 
-def check_llm(settings: Settings, pm) -> list[Check]:
-    from agentlib.plugins import llm_factories
-
-    backends = llm_factories(pm)
+def check_llm(runtime) -> list[Check]:
+    settings = runtime.settings
+    backends = runtime.backends("llm")
     name = f"LLM backend {settings.llm}"
     if settings.llm not in backends:
         return [Check(name, "FAIL", f"unknown; available: {', '.join(sorted(backends))}",
@@ -147,9 +146,9 @@ def check_sandbox() -> list[Check]:
                   "install bubblewrap (apt-get install bubblewrap) and allow user namespaces")]
 
 
-def check_store(settings: Settings, pm) -> list[Check]:
+def check_store(runtime) -> list[Check]:
     """The library: reachable, writable, and sound (agentlib lib check)."""
-    location = settings.store
+    location = runtime.settings.store
     name = "library"
     if location.startswith(("http://", "https://")):
         import urllib.request
@@ -170,10 +169,9 @@ def check_store(settings: Settings, pm) -> list[Check]:
     if not os.access(path, os.W_OK):
         return [Check(name, "FAIL", f"{path} is not writable", f"fix the permissions of {path}")]
     from agentlib.errors import AgentlibError
-    from agentlib.library import open_library
 
     try:
-        library = open_library(settings, pm)
+        library = runtime.open_library()
         problems = library.check()
     except AgentlibError as exc:
         return [Check(name, "FAIL", f"{path}: {exc}", "see the message; agentlib lib check")]
@@ -184,10 +182,11 @@ def check_store(settings: Settings, pm) -> list[Check]:
                               f"{library.insights.count()} insight(s), sound")]
 
 
-def check_plugins(pm) -> list[Check]:
+def check_plugins(runtime) -> list[Check]:
     """Installed plugins: each one loads and its hooks run (a failed one is a FAIL)."""
-    from agentlib.plugins import PluginWarning, embedder_factories, plugin_records, probe_hooks
+    from agentlib.plugins import PluginWarning, plugin_records, probe_hooks
 
+    pm = runtime.pm
     with warnings.catch_warnings():  # each failure becomes a line below instead
         warnings.simplefilter("ignore", PluginWarning)
         probe_hooks(pm)
@@ -198,7 +197,7 @@ def check_plugins(pm) -> list[Check]:
     if disabled:
         detail += f"; {len(disabled)} disabled: {', '.join(disabled)}"
     checks = [Check("plugins", "OK", f"{detail}; embedders: "
-                                     f"{', '.join(sorted(embedder_factories(pm)))}")]
+                                     f"{', '.join(sorted(runtime.backends('embedder')))}")]
     for r in records:
         if r.status == "failed":
             checks.append(Check(f"plugin {r.name}", "FAIL", r.error,
@@ -209,19 +208,21 @@ def check_plugins(pm) -> list[Check]:
 
 def run_checks(settings: Settings, verify: bool = False) -> list[Check]:
     """Run every check, in the order a person would fix them."""
+    from agentlib.cli.options import make_runtime
     from agentlib.errors import PluginError
-    from agentlib.plugins import PluginWarning, make_plugin_manager
+    from agentlib.plugins import PluginWarning
 
     checks = check_python() + check_packages() + check_config()
+    runtime = make_runtime(settings)
     try:
         with warnings.catch_warnings():  # a plugin that fails gets its own line instead
             warnings.simplefilter("ignore", PluginWarning)
-            pm = make_plugin_manager()
+            runtime.pm  # noqa: B018 - build it now, to report a plugin that breaks it
     except (PluginError, ImportError) as exc:
         return checks + [Check("plugins", "FAIL", f"a plugin failed to load: {exc}",
                                "update or uninstall that plugin")]
-    checks += check_plugins(pm) + check_llm(settings, pm) + check_models(settings, verify)
-    return checks + check_sandbox() + check_store(settings, pm)
+    checks += check_plugins(runtime) + check_llm(runtime) + check_models(settings, verify)
+    return checks + check_sandbox() + check_store(runtime)
 
 
 STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "bold red"}

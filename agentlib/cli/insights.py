@@ -113,12 +113,12 @@ def evolve(
     base_url: BaseURLOpt = None,
 ) -> None:
     """Refine (or retire) insights that misled more often than they helped."""
-    from agentlib.agent import Agent
     from agentlib.agent.evolve import evolve_insights
+    from agentlib.cli.options import make_runtime
 
     settings = make_settings(library, llm, model, base_url)
-    agent = Agent(settings)
-    actions = evolve_insights(agent.library, agent.llm(), min_shown=min_shown,
+    runtime = make_runtime(settings)
+    actions = evolve_insights(runtime.open_library(), runtime.llm(), min_shown=min_shown,
                               max_distance=settings.insight_max_distance, dry_run=dry_run)
     if not actions:
         console.print("no insight misleads more than it helps")

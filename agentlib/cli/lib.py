@@ -125,9 +125,9 @@ def remove(
 @app.command("reindex")
 def reindex(library: LibraryOpt = None) -> None:
     """Re-embed every module and insight with the configured embedder."""
-    from agentlib.library import open_library
+    from agentlib.cli.options import make_runtime
 
-    lib = open_library(make_settings(library=library), check_embedder=False)
+    lib = make_runtime(make_settings(library=library)).open_library(check_embedder=False)
     count = lib.reindex()
     console.print(f"re-embedded {count} record(s) with {lib.embedder.name}")
 

@@ -21,13 +21,13 @@ def list_packs(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the module packs that installed plugins provide."""
-    from agentlib.plugins import make_plugin_manager, module_packs
-    from agentlib.plugins.packs import PackEntry, load_pack
+    from agentlib.cli.options import make_runtime
+    from agentlib.library.packs import PackEntry, load_pack
 
-    pm = make_plugin_manager()
+    packs = make_runtime().packs
     rows = []
-    for name in sorted(module_packs(pm)):
-        entries = load_pack(pm, name)
+    for name in sorted(packs):
+        entries = load_pack(packs, name)
         functions = [e.name for e in entries if isinstance(e, PackEntry)]
         rows.append({"pack": name, "modules": len(functions), "functions": functions,
                      "malformed": len(entries) - len(functions)})
@@ -60,17 +60,14 @@ def install(
 
     Exits 1 when any module was rejected (the others are stored).
     """
-    from agentlib.library import open_library
-    from agentlib.plugins import make_plugin_manager
-    from agentlib.plugins.packs import install_pack
-    from agentlib.sandbox import Limits
+    from agentlib.cli.options import make_runtime
+    from agentlib.library.packs import install_pack
 
-    settings = make_settings(library=library)
-    pm = make_plugin_manager()
-    lib = open_library(settings, pm)
+    runtime = make_runtime(make_settings(library=library))
+    lib = runtime.open_library()
     with console.status(f"verifying {name} in the sandbox"):
-        report = install_pack(lib, pm, name, Limits(timeout_s=settings.test_timeout_s),
-                              run_plugin_validators=validators)
+        report = install_pack(lib, runtime.packs, name, limits=runtime.limits,
+                              validate=runtime.validate if validators else None)
     for module in report.accepted:
         console.print(f"[green]✓[/] {module}")
     for module in report.unchanged:

@@ -22,11 +22,12 @@ def plugins(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List installed plugins: name, version, hooks, status and error."""
-    from agentlib.plugins import make_plugin_manager, plugin_records, probe_hooks
+    from agentlib.cli.options import make_runtime
+    from agentlib.plugins import plugin_records, probe_hooks
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # failures are in the table; no warning on top
-        pm = make_plugin_manager()
+        pm = make_runtime(settings=None).pm
         probe_hooks(pm)
     records = [r for r in plugin_records(pm) if all_ or not r.builtin]
     if json_out:
@@ -56,31 +57,32 @@ def plugins_requested_off(argv: list[str]) -> bool:
     return False
 
 
-def add_plugin_commands(app: typer.Typer, argv: list[str]) -> None:
+def add_plugin_commands(app: typer.Typer, argv: list[str]) -> Any:
     """Let installed plugins add their commands to `app` (once per app), unless turned off.
 
     `--no-plugins` before the command sets AGENTLIB_NO_PLUGINS, so nothing later in this
     process (the agent, the library) loads plugins either. Every registration hook is called
     once here, so a failing plugin is shown now, as one warning on stderr, and skipped.
+    Returns the plugin manager it built (None when plugins are off or it ran before), for
+    the command's runtime to use.
     """
-    from agentlib.plugins import (
-        PluginWarning,
-        entry_points_enabled,
-        make_plugin_manager,
-        probe_hooks,
-    )
+    from agentlib.plugins import PluginWarning, entry_points_enabled, probe_hooks
 
     if getattr(app, "agentlib_plugin_commands_added", False):
-        return
+        return None
     app.agentlib_plugin_commands_added = True  # type: ignore[attr-defined]
     if plugins_requested_off(argv):
         os.environ["AGENTLIB_NO_PLUGINS"] = "1"
     if not entry_points_enabled():
-        return
+        return None
+    from agentlib.runtime import Runtime
+
+    pm = Runtime().pm
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", PluginWarning)
-        probe_hooks(make_plugin_manager(), app)  # every hook, so any failure shows now
+        probe_hooks(pm, app)  # every hook, so any failure shows now
     show_warnings(caught)
+    return pm
 
 
 def show_warnings(caught: list[Any]) -> None:

@@ -17,6 +17,7 @@ from agentlib.cli.options import (
     LibraryOpt,
     LLMOpt,
     ModelOpt,
+    make_runtime,
     make_settings,
     open_library_at,
 )
@@ -55,12 +56,11 @@ def refactor(
 
 def run_refactor(budget: int, dry_run: bool, json_out: bool, library: str | None,
                  llm: str | None, model: str | None, base_url: str | None) -> None:
-    from agentlib.agent import Agent
     from agentlib.refactor.run import refactor_library
 
-    settings = make_settings(library, llm, model, base_url)
-    lib = open_library_at(library)
-    report = refactor_library(lib, Agent(settings).llm(), budget=budget, dry_run=dry_run)
+    runtime = make_runtime(make_settings(library, llm, model, base_url))
+    report = refactor_library(runtime.open_library(), runtime.llm(), budget=budget,
+                              dry_run=dry_run)
     if json_out:
         console.print_json(json.dumps(report.to_dict()))
         return

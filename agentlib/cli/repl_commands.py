@@ -9,16 +9,32 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Literal
+from typing import Any, Callable, Literal, Protocol
 
 from rich.table import Table
 
 from agentlib.errors import AgentlibError, StoreError
 
-if TYPE_CHECKING:
-    from agentlib.cli.repl import ReplSession
 
-Handler = Callable[["ReplSession", str], None]
+class Session(Protocol):
+    """What the commands use of the REPL session (`agentlib.cli.repl.ReplSession`)."""
+
+    console: Any
+    runtime: Any
+    settings: Any
+    draft: Any
+    last_result: Any
+    commands: dict[str, "Command"]
+
+    def say(self, text: str) -> None: ...
+    def library(self) -> Any: ...
+    def set_task(self, text: str) -> None: ...
+    def solve_draft(self) -> None: ...
+    def describe_model(self) -> None: ...
+    def switch_model(self, backend: str, model: str) -> None: ...
+
+
+Handler = Callable[[Session, str], Any]
 
 
 class QuitRepl(Exception):
@@ -38,7 +54,7 @@ class Command:
     """The plugin that added it ("" for agentlib's own)."""
 
 
-def _solve(session: "ReplSession", arg: str) -> None:
+def _solve(session: Session, arg: str) -> None:
     if arg.strip():
         session.set_task(arg)
         if session.draft is not None and not session.draft.tests:
@@ -49,7 +65,7 @@ def _solve(session: "ReplSession", arg: str) -> None:
     session.solve_draft()
 
 
-def _test(session: "ReplSession", arg: str) -> None:
+def _test(session: Session, arg: str) -> None:
     if not arg.strip():
         session.say("usage: /test assert f(2) == 4")
         return
@@ -60,13 +76,13 @@ def _test(session: "ReplSession", arg: str) -> None:
     session.say(f"the task has {len(session.draft.tests)} test(s); /solve runs it")
 
 
-def _lib(session: "ReplSession", arg: str) -> None:
+def _lib(session: Session, arg: str) -> None:
     from agentlib.cli.render import modules_table
 
     session.console.print(modules_table(session.library().list()))
 
 
-def _show(session: "ReplSession", arg: str) -> None:
+def _show(session: Session, arg: str) -> None:
     name = arg.strip()
     if not name:
         session.say("usage: /show NAME (Tab completes module names)")
@@ -80,7 +96,7 @@ def _show(session: "ReplSession", arg: str) -> None:
     render_module(session.console, module)
 
 
-def _search(session: "ReplSession", arg: str) -> None:
+def _search(session: Session, arg: str) -> None:
     if not arg.strip():
         session.say("usage: /search WHAT YOU ARE LOOKING FOR")
         return
@@ -92,7 +108,7 @@ def _search(session: "ReplSession", arg: str) -> None:
     session.console.print(table)
 
 
-def _insights(session: "ReplSession", arg: str) -> None:
+def _insights(session: Session, arg: str) -> None:
     insights = session.library().insights.list()
     if not insights:
         session.say("no insights yet: they are learned from failures that were later fixed")
@@ -106,7 +122,7 @@ def _insights(session: "ReplSession", arg: str) -> None:
     session.console.print(table)
 
 
-def _trace(session: "ReplSession", arg: str) -> None:
+def _trace(session: Session, arg: str) -> None:
     if session.last_result is None:
         session.say("nothing solved in this session yet")
         return
@@ -115,19 +131,17 @@ def _trace(session: "ReplSession", arg: str) -> None:
     session.console.print(trace_table(session.last_result))
 
 
-def _refactor(session: "ReplSession", arg: str) -> None:
+def _refactor(session: Session, arg: str) -> None:
     # The refactor package has no entry point yet; its issue replaces this row.
     session.say("library refactoring is not available yet")
 
 
-def _model(session: "ReplSession", arg: str) -> None:
+def _model(session: Session, arg: str) -> None:
     choice = arg.strip()
     if not choice:
         session.describe_model()
         return
-    from agentlib.plugins import llm_factories
-
-    backends = llm_factories(session.pm)
+    backends = session.runtime.backends("llm")
     backend, _, model = choice.partition(":") if ":" in choice else ("", "", choice)
     if not backend and choice in backends:
         backend, model = choice, ""
@@ -137,7 +151,7 @@ def _model(session: "ReplSession", arg: str) -> None:
     session.switch_model(backend or session.settings.llm, model or session.settings.model)
 
 
-def _export(session: "ReplSession", arg: str) -> None:
+def _export(session: Session, arg: str) -> None:
     if not arg.strip():
         session.say("usage: /export FILE.jsonl")
         return
@@ -147,7 +161,7 @@ def _export(session: "ReplSession", arg: str) -> None:
     session.say(f"exported {export_jsonl(session.library(), path)} record(s) to {path}")
 
 
-def _help(session: "ReplSession", arg: str) -> None:
+def _help(session: Session, arg: str) -> None:
     table = Table(show_header=False, box=None, title="commands")
     table.add_column(style="bold cyan", no_wrap=True)
     table.add_column()
@@ -157,7 +171,7 @@ def _help(session: "ReplSession", arg: str) -> None:
     session.console.print(INPUT_HELP, highlight=False)
 
 
-def _quit(session: "ReplSession", arg: str) -> None:
+def _quit(session: Session, arg: str) -> None:
     raise QuitRepl
 
 

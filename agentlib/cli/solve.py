@@ -17,7 +17,14 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from agentlib.cli.options import BaseURLOpt, LibraryOpt, LLMOpt, ModelOpt, make_settings
+from agentlib.cli.options import (
+    BaseURLOpt,
+    LibraryOpt,
+    LLMOpt,
+    ModelOpt,
+    make_runtime,
+    make_settings,
+)
 from agentlib.errors import TaskFormatError
 
 console = Console()
@@ -70,7 +77,7 @@ def solve(
     settings.use_insights = not no_insights
     if no_repair:
         settings.attempts = 1
-    agent = Agent(settings)
+    agent = Agent(make_runtime(settings))
     if file is not None:
         if prompt or test:
             raise typer.BadParameter("give either PROMPT with --test, or --file", param_hint="--file")

@@ -6,8 +6,8 @@ import json
 from dataclasses import fields
 from typing import TYPE_CHECKING
 
+from agentlib.code import module_id
 from agentlib.library.chroma import fetch_all
-from agentlib.library.code import module_id
 from agentlib.model import Insight, Module
 
 if TYPE_CHECKING:

@@ -8,8 +8,15 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from agentlib.code import (
+    DependencyError,
+    dependencies,
+    dependency_problems,
+    module_closure,
+    module_id,
+    program_source,
+)
 from agentlib.errors import StoreError
-from agentlib.library.code import module_id
 from agentlib.library.insights import from_metadata as insight_from_metadata
 from agentlib.library.insights import insight_id, insight_text
 from agentlib.library.insights import to_metadata as insight_meta
@@ -92,7 +99,13 @@ def _verify(library: "Library", modules: list[Module], report: ImportReport) -> 
     failed: set[str] = set()
     for module in modules:
         try:
-            program = _closure(module, active)
+            available = set(active) - {module.name}
+            problems = dependency_problems(module.source, module.dependencies, available,
+                                           module.name)
+            if problems:
+                raise ValueError("; ".join(problems))
+            module.dependencies = dependencies(module.source, available)
+            program = program_source(module_closure(module, active.get))
             if not module.tests:
                 raise ValueError("no tests to verify it with")
             verdict = run(program, [TestCase(t) for t in module.tests])
@@ -101,7 +114,7 @@ def _verify(library: "Library", modules: list[Module], report: ImportReport) -> 
                 raise ValueError("tests fail in the sandbox: " + (
                     f"{first.test} -> {first.error_type} {first.message}".strip() if first
                     else f"{verdict.ended} {verdict.detail}"))
-        except (ValueError, StoreError) as exc:
+        except (ValueError, DependencyError) as exc:
             report.rejected.append((f"{module.name} v{module.version}", str(exc)))
             failed.add(module.id)
             continue
@@ -117,24 +130,6 @@ def _verify(library: "Library", modules: list[Module], report: ImportReport) -> 
                 report.rejected.append((f"{m.name} v{m.version}", "a dependency was rejected"))
         failed |= bad_ids
         ok = [m for m in ok if m.id not in bad_ids]
-
-
-def _closure(module: Module, active: dict[str, Module]) -> str:
-    order: list[Module] = []
-
-    def visit(mod: Module, path: tuple[str, ...]) -> None:
-        if mod.name in path:
-            raise ValueError(f"dependency cycle {' -> '.join(path + (mod.name,))}")
-        if any(m.name == mod.name for m in order):
-            return
-        for dep in mod.dependencies:
-            if dep not in active:
-                raise ValueError(f"depends on {dep}, which is neither in the file nor active")
-            visit(active[dep], path + (mod.name,))
-        order.append(mod)
-
-    visit(module, ())
-    return "\n\n".join(m.source.strip() for m in order) + "\n"
 
 
 def import_jsonl(library: "Library", path: Path) -> ImportReport:

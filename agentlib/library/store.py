@@ -9,9 +9,17 @@ from contextlib import contextmanager
 from dataclasses import fields
 from typing import Any, Iterator
 
+from agentlib.code import (
+    DependencyError,
+    dependencies,
+    dependency_closure,
+    dependency_problems,
+    module_closure,
+    program_source,
+)
+from agentlib.code.names import external_names
 from agentlib.errors import StoreError
 from agentlib.library.chroma import HNSW, INSIGHTS, MODULES, REINDEX_SUFFIX, connect, fetch_all
-from agentlib.library.code import called_names, defined_functions
 from agentlib.library.exact import EXACT_MAX_RECORDS, ExactIndex
 from agentlib.model import Module
 
@@ -190,26 +198,7 @@ class Library:
 
     def program_for(self, module: Module) -> str:
         """Return self-contained source: dependencies in topological order, then the module."""
-        order: list[Module] = []
-        seen: set[str] = set()
-
-        def visit(mod: Module, path: tuple[str, ...]) -> None:
-            if mod.name in path:
-                raise StoreError(f"dependency cycle: {' -> '.join(path + (mod.name,))}")
-            if mod.name in seen:
-                return
-            for dep in mod.dependencies:
-                dep_module = self.get(dep)
-                if dep_module is None:
-                    raise StoreError(f"{mod.name} depends on {dep}, which is not an active "
-                                     f"module; restore it (`agentlib lib import`) or re-solve "
-                                     f"{mod.name}")
-                visit(dep_module, path + (mod.name,))
-            seen.add(mod.name)
-            order.append(mod)
-
-        visit(module, ())
-        return "\n\n".join(m.source.strip() for m in order) + "\n"
+        return program_source(module_closure(module, self.get))
 
     # ------------------------------------------------------------------ writes
 
@@ -217,8 +206,10 @@ class Library:
         """Store a module (all or nothing); the same code again only merges its tests.
 
         A module with the name of an active one supersedes it (the caller has checked that
-        it passes the old version's tests). Dependencies are the given ones plus the active
-        modules its source calls (found by AST); a missing one or a cycle is refused.
+        it passes the old version's tests). Its dependencies become the active modules its
+        source uses (`agentlib.code.dependencies`, the rule the agent extracts them with): a
+        listed one that is not active or that the source does not use (it defines the name
+        itself), or a cycle, is refused.
         """
         with self.write_transaction():
             existing = self.get_by_id(module.id)
@@ -228,8 +219,7 @@ class Library:
                     existing.tests = merged
                     self._update([existing])
                 return existing
-            module.dependencies = self._dependencies_of(module)
-            self._refuse_cycle(module)
+            self._check_dependencies(module)
             previous = self.get(module.name)
             batch = [module]
             if previous is not None:
@@ -245,7 +235,8 @@ class Library:
         """Store brand-new modules in batches (each batch all or nothing); return how many.
 
         For bulk loads: ids already stored are skipped; a name that is already active, or a
-        dependency that is neither stored nor earlier in `modules`, is refused before writing.
+        listed dependency that is neither stored nor earlier in `modules` or that the source
+        does not use, is refused before writing (dependencies follow the rule of `add`).
         """
         if vectors is not None and len(vectors) != len(modules):
             raise StoreError(f"{len(modules)} modules but {len(vectors)} vectors")
@@ -259,13 +250,11 @@ class Library:
                 if module.name in active or module.name in seen:
                     raise StoreError(f"{module.name} is already an active module; store new "
                                      "versions one at a time with add()")
-                calls = called_names(module.source) - set(defined_functions(module.source))
-                module.dependencies = list(dict.fromkeys(
-                    module.dependencies + sorted(c for c in calls if c in active or c in seen)))
-                for dep in module.dependencies:
-                    if dep not in active and dep not in seen:
-                        raise StoreError(f"{module.name} depends on {dep}, which is neither "
-                                         "stored nor earlier in the batch")
+                problems = dependency_problems(module.source, module.dependencies,
+                                               active | seen, module.name)
+                if problems:
+                    raise StoreError(problems[0])
+                module.dependencies = dependencies(module.source, active | seen)
                 seen.add(module.name)
                 module.created_at = module.created_at or time.time()
             for start in range(0, len(keep), batch):
@@ -306,38 +295,30 @@ class Library:
         finally:
             self._patches = None
 
-    def _dependencies_of(self, module: Module) -> list[str]:
-        own = set(defined_functions(module.source))
-        deps = list(dict.fromkeys(module.dependencies))
+    def _check_dependencies(self, module: Module) -> None:
+        """Set the module's dependencies by the rule; refuse a wrong listed one or a cycle."""
         try:
-            calls = called_names(module.source) - own - set(deps)
+            wanted = external_names(module.source) | set(module.dependencies)
         except SyntaxError as exc:
             raise StoreError(f"{module.name}: the source does not parse ({exc}); "
                              "only verified, parseable code can be stored") from exc
-        active = {m.name for m in self.list()} if calls else set()
-        deps += sorted(calls & active)
-        deps = [d for d in deps if d != module.name]
-        for dep in deps:
-            if self.get(dep) is None:
-                raise StoreError(f"{module.name} calls {dep}, which is not an active module "
-                                 f"in the library; store {dep} first")
-        return deps
+        active = self.active_names(wanted - {module.name})
+        problems = dependency_problems(module.source, module.dependencies, active, module.name)
+        if problems:
+            raise StoreError("; ".join(problems))
+        module.dependencies = dependencies(module.source, active)
+        try:
+            dependency_closure(module.dependencies, self.get, needed_by=module.name)
+        except DependencyError as exc:
+            raise StoreError(f"refusing to store {module.name}: {exc}") from exc
 
-    def _refuse_cycle(self, module: Module) -> None:
-        """Raise if storing `module` would let its dependencies reach it again."""
-
-        def reach(name: str, path: tuple[str, ...]) -> None:
-            if name == module.name:
-                raise StoreError(f"refusing to store {module.name}: dependency cycle "
-                                 f"{' -> '.join((module.name,) + path)}; a module may not "
-                                 "depend on itself through others")
-            dep = self.get(name)
-            for child in (dep.dependencies if dep else []):
-                if child not in path:
-                    reach(child, path + (child,))
-
-        for dep in module.dependencies:
-            reach(dep, (dep,))
+    def active_names(self, names: set[str]) -> set[str]:
+        """Return those of `names` that name an active module (one query)."""
+        if not names:
+            return set()
+        got = self.modules.get(where={"$and": [{"name": {"$in": sorted(names)}},
+                                               {"status": "active"}]}, include=["metadatas"])
+        return {meta["name"] for meta in got["metadatas"]}
 
     def update_counters(self, module_id: str, **increments: int) -> None:
         """Add to a module's counters (times_retrieved, times_reused, times_failed)."""

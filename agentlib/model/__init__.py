@@ -8,6 +8,10 @@ from typing import Any, Literal
 Decision = Literal["reused", "created", "repaired", "failed"]
 Ended = Literal["ok", "timeout", "memory", "crashed", "killed", "isolation-error"]
 TestOrigin = Literal["given", "derived", "proposed"]
+RejectionKind = Literal["unparseable", "rewrites_library", "arity", "special_cased", "validator"]
+"""Why a candidate was refused before (or despite) its tests: the reply holds no usable
+function; it only rewrites a library function; no function it defines takes the tests'
+arguments; it special-cases the test inputs; a validator plugin rejected it."""
 
 
 @dataclass(frozen=True)

@@ -258,9 +258,15 @@ def run_validators(pm: PluginManager, source: str, entry_point: str,
 
     An empty list means every validator accepted the candidate.
     """
+    return apply_validators(validators(pm), source, entry_point, tests)
+
+
+def apply_validators(found: dict[str, Validator], source: str, entry_point: str,
+                     tests: list[str]) -> list[str]:
+    """Run the validators `found` (see `validators`) on a candidate; return "name: reason"s."""
     rejections = []
-    for name, validator in validators(pm).items():
-        reason = validator(source, entry_point, tests)
+    for name, validator in found.items():
+        reason = validator(source, entry_point, list(tests))
         if reason is not None:
             rejections.append(f"{name}: {reason}")
     return rejections
@@ -312,7 +318,7 @@ def probe_hooks(pm: PluginManager, app: Any = None) -> None:
 
 
 __all__ = ["BUILTIN", "ENTRY_POINT_GROUP", "PluginManager", "PluginRecord", "PluginWarning",
-           "ReplCommand", "Validator", "add_commands", "embedder_factories",
+           "ReplCommand", "Validator", "add_commands", "apply_validators", "embedder_factories",
            "entry_points_enabled", "hookimpl", "llm_factories", "make_plugin_manager",
            "module_packs", "plugin_records", "probe_hooks", "repl_commands", "run_validators",
            "validators"]

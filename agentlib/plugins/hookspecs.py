@@ -45,7 +45,7 @@ def register_module_packs(register: Callable[[str, Callable[[], list[Any]]], Non
     """Register module packs: ready-made functions with their tests, for ``agentlib packs``.
 
     :param register: call ``register(name, loader)`` where ``loader()`` returns a list of
-        entries, each a mapping (or :class:`agentlib.plugins.packs.PackEntry`) with ``name``
+        entries, each a mapping (or :class:`agentlib.library.packs.PackEntry`) with ``name``
         (the function), ``source`` (self-contained Python defining it), ``tests`` (``assert``
         statements) and optionally ``docstring``. The loader runs only when the pack is
         listed or installed; every entry is re-verified in the sandbox before it is stored.

@@ -18,18 +18,21 @@ from __future__ import annotations
 
 import ast
 
+from agentlib.code import (
+    Call,
+    accepts,
+    docstring,
+    find_function,
+    module_id,
+    named_calls,
+    program_source,
+    signature,
+)
 from agentlib.errors import TaskFormatError
-from agentlib.library.code import arity, docstring, find_function, module_id, signature
 from agentlib.library.store import embedding_text
 from agentlib.model import Module, TestCase
 from agentlib.refactor.commit import commit, recover
-from agentlib.refactor.programs import (
-    closure,
-    first_failure,
-    program_of,
-    run_stored_tests,
-    source_lines,
-)
+from agentlib.refactor.programs import closure, first_failure, run_stored_tests, source_lines
 from agentlib.refactor.records import Merge
 from agentlib.sandbox import Limits, run
 from agentlib.sandbox.cases import python_literal
@@ -53,8 +56,6 @@ def _agentlib_outcome(function, *args):
 
 def test_inputs(tests: list[str], name: str) -> list[tuple]:
     """Return the literal positional argument tuples the tests pass to `name`."""
-    from agentlib.agent.extract import named_calls
-
     found: list[tuple] = []
     for node in named_calls(tests):
         if node.func.id == name and not node.keywords:
@@ -105,14 +106,14 @@ def _literal_args(args: tuple) -> str | None:
 
 def behave_alike(library, a: Module, b: Module, limits: Limits | None = None) -> int:
     """Return how many inputs `a` and `b` agree on (0: they differ or cannot be compared)."""
-    if arity(a.source, a.name) != arity(b.source, b.name):
+    if not _same_arguments(a, b):
         return 0
     stored = test_inputs(a.tests, a.name) + [i for i in test_inputs(b.tests, b.name)
                                              if i not in test_inputs(a.tests, a.name)]
     if not stored:
         return 0
     inputs = stored + generated_inputs(stored)
-    program = program_of(closure(library, a) + closure(library, b)) + OUTCOME
+    program = program_source(closure(library, a) + closure(library, b)) + OUTCOME
     cases, returned = [], []
     for args in inputs:
         shown = _literal_args(args)
@@ -131,6 +132,14 @@ def behave_alike(library, a: Module, b: Module, limits: Limits | None = None) ->
     if verdict.ended != "ok" or not all(r.passed for r in same) or not any(r.passed for r in normal):
         return 0
     return len(cases)
+
+
+def _same_arguments(a: Module, b: Module, most: int = 8) -> bool:
+    """Tell whether `a` and `b` accept the same numbers of positional arguments (0..most)."""
+    fa, fb = find_function(a.source, a.name), find_function(b.source, b.name)
+    if fa is None or fb is None:
+        return fa is fb
+    return all(accepts(fa, Call(n)) == accepts(fb, Call(n)) for n in range(most + 1))
 
 
 def alias_source(old: Module, canonical: str) -> str:
@@ -223,5 +232,5 @@ def _alias_module(old: Module, canonical: str) -> Module:
 
 def _alias_failure(library, alias: Module, canonical: Module) -> str:
     """Return why the alias fails its stored tests ('' when it passes them all)."""
-    program = program_of(closure(library, canonical) + [alias])
+    program = program_source(closure(library, canonical) + [alias])
     return first_failure(run_stored_tests(program, alias))

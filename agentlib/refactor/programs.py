@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from agentlib.errors import StoreError
-from agentlib.library.code import called_names, defined_functions
+from agentlib.code import module_closure
 from agentlib.model import Module, TestCase, Verdict
 from agentlib.sandbox import Limits, cases_from, run
 
@@ -22,46 +21,11 @@ def library_lines(modules: list[Module]) -> int:
     return sum(source_lines(m.source) for m in modules)
 
 
-def dependencies_of(source: str, available: set[str]) -> list[str]:
-    """Return the names among `available` that `source` calls (not defining them itself)."""
-    return sorted((called_names(source) - set(defined_functions(source))) & available)
-
-
 def closure(library, root: Module, overrides: Mapping[str, Module] | None = None) -> list[Module]:
     """Return `root`'s dependency closure in topological order, `overrides` replacing names."""
     overrides = overrides or {}
-    order: list[Module] = []
-    seen: set[str] = set()
+    return module_closure(root, lambda name: overrides.get(name) or library.get(name))
 
-    def resolve(name: str) -> Module:
-        module = overrides.get(name) or library.get(name)
-        if module is None:
-            raise StoreError(f"{name} is not an active module (needed by {root.name})")
-        return module
-
-    def visit(module: Module, path: tuple[str, ...]) -> None:
-        if module.name in path:
-            raise StoreError(f"dependency cycle: {' -> '.join(path + (module.name,))}")
-        if module.name in seen:
-            return
-        for dep in module.dependencies:
-            visit(resolve(dep), path + (module.name,))
-        seen.add(module.name)
-        order.append(module)
-
-    visit(root, ())
-    return order
-
-
-def program_of(modules: list[Module]) -> str:
-    """Join module sources (each name once, first occurrence wins) into one program."""
-    seen: set[str] = set()
-    parts = []
-    for module in modules:
-        if module.name not in seen:
-            seen.add(module.name)
-            parts.append(module.source.strip())
-    return "\n\n".join(parts) + "\n"
 
 
 def run_stored_tests(program: str, module: Module, limits: Limits | None = None) -> Verdict:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import ast
 import builtins
 
-from agentlib.agent.extract import ExtractionError, code_blocks, extract
+from agentlib.code import ExtractionError, extract, reply_functions
 from agentlib.llm import LLM, Message
 from agentlib.model import Module
 from agentlib.refactor.records import Cluster, Proposal
@@ -45,17 +44,6 @@ def proposal_messages(cluster: Cluster, modules: list[Module]) -> list[Message]:
                                                     names=names)}]
 
 
-def _defined_functions(text: str) -> list[str]:
-    names: list[str] = []
-    for block in code_blocks(text):
-        try:
-            tree = ast.parse(block)
-        except SyntaxError:
-            continue
-        names += [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
-    return list(dict.fromkeys(names))
-
-
 def parse_proposal(text: str, modules: list[Module], library_names: set[str]) -> Proposal:
     """Return the helper and the rewrites that call it from a model reply.
 
@@ -63,7 +51,7 @@ def parse_proposal(text: str, modules: list[Module], library_names: set[str]) ->
     rewritten functions call. Rewrites that do not call it are left out (nothing to gain).
     """
     cluster_names = {m.name for m in modules}
-    others = [n for n in _defined_functions(text)
+    others = [n for n in reply_functions(text)
               if n not in cluster_names and not hasattr(builtins, n)]
     if not others:
         raise ProposalError("the reply defines no helper function besides the rewritten ones")

@@ -9,67 +9,13 @@ nested functions the function never uses and imports nothing uses. No LLM is inv
 
 from __future__ import annotations
 
-import ast
-
-from agentlib.library.code import docstring, module_id, signature
+from agentlib.code import dependencies, docstring, drop_shadowing, module_id, signature
 from agentlib.model import Module
 from agentlib.refactor.commit import commit
-from agentlib.refactor.programs import dependencies_of, source_lines
+from agentlib.refactor.programs import source_lines
 from agentlib.refactor.records import Cluster, ClusterOutcome, Proposal
 from agentlib.refactor.verify import check_rewrites
 from agentlib.sandbox import Limits
-
-
-def drop_shadowing(source: str, name: str, library_names: set[str]) -> tuple[str, list[str]]:
-    """Return `source` without its definitions of other library names, and those names.
-
-    Looks at the module's top level and at its function's own body (one level down).
-    """
-    tree = ast.parse(source)
-    shadows = library_names - {name}
-    dropped: list[str] = []
-
-    def keep(node: ast.stmt) -> bool:
-        if isinstance(node, ast.FunctionDef) and node.name in shadows:
-            dropped.append(node.name)
-            return False
-        return True
-
-    tree.body = [n for n in tree.body if keep(n)]
-    for node in tree.body:
-        if isinstance(node, ast.FunctionDef) and node.name == name:
-            body = [n for n in node.body if keep(n)]
-            dead = [n for n in body if isinstance(n, ast.FunctionDef)
-                    and n.name not in _names_used([m for m in body if m is not n])]
-            while dead:  # a helper only a dead helper used is dead next round
-                dropped.extend(f"{n.name} (unused)" for n in dead)
-                body = [n for n in body if n not in dead]
-                dead = [n for n in body if isinstance(n, ast.FunctionDef)
-                        and n.name not in _names_used([m for m in body if m is not n])]
-            node.body = body or [ast.Pass()]
-    tree.body = [n for n in tree.body if not _unused_import(n, _names_used(tree.body), dropped)]
-    if not dropped:
-        return source, []
-    return ast.unparse(tree) + "\n", sorted(set(dropped))
-
-
-def _names_used(nodes: list[ast.stmt]) -> set[str]:
-    """Names read anywhere in `nodes` (attribute bases included: `math` in `math.pi`)."""
-    return {n.id for node in nodes for n in ast.walk(node)
-            if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Load)}
-
-
-def _unused_import(node: ast.stmt, used: set[str], dropped: list[str]) -> bool:
-    """True (and noted in `dropped`) for an import none of whose names is read."""
-    if not isinstance(node, (ast.Import, ast.ImportFrom)):
-        return False
-    if isinstance(node, ast.ImportFrom) and node.module == "__future__":
-        return False
-    bound = [(a.asname or a.name).split(".")[0] for a in node.names]
-    if "*" in bound or any(b in used for b in bound):
-        return False
-    dropped.append(f"import {', '.join(bound)} (unused)")
-    return True
 
 
 def unshadow(library, *, dry_run: bool = False,
@@ -89,7 +35,7 @@ def unshadow(library, *, dry_run: bool = False,
             id=module_id(source), name=module.name, source=source,
             signature=signature(source, module.name),
             docstring=docstring(source, module.name) or module.docstring, tests=list(module.tests),
-            dependencies=dependencies_of(source, names - {module.name}),
+            dependencies=dependencies(source, names - {module.name}),
             task_prompt=module.task_prompt, task_id=module.task_id, backend="refactor",
             model="unshadow", times_retrieved=module.times_retrieved,
             times_reused=module.times_reused, times_failed=module.times_failed)

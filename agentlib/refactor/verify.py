@@ -12,17 +12,10 @@ from __future__ import annotations
 import ast
 from dataclasses import dataclass, field
 
+from agentlib.code import dependencies, docstring, module_id, program_source, signature
 from agentlib.errors import TaskFormatError
-from agentlib.library.code import docstring, module_id, signature
 from agentlib.model import Module
-from agentlib.refactor.programs import (
-    closure,
-    dependencies_of,
-    first_failure,
-    program_of,
-    run_stored_tests,
-    source_lines,
-)
+from agentlib.refactor.programs import closure, first_failure, run_stored_tests, source_lines
 from agentlib.refactor.records import Check, Proposal
 from agentlib.sandbox import Limits, cases_from, run
 from agentlib.sandbox.cases import python_literal
@@ -89,7 +82,7 @@ def build_modules(library, originals: list[Module], proposal: Proposal,
     helper = Module(id=module_id(helper_source), name=proposal.helper_name, source=helper_source,
                     signature=signature(helper_source, proposal.helper_name),
                     docstring=docstring(helper_source, proposal.helper_name), tests=[],
-                    dependencies=dependencies_of(helper_source, active - {proposal.helper_name}),
+                    dependencies=dependencies(helper_source, active - {proposal.helper_name}),
                     task_prompt=f"Helper extracted by `agentlib refactor` from "
                                 f"{', '.join(sorted(proposal.rewrites))}.",
                     task_id=f"refactor:{'+'.join(sorted(proposal.rewrites))}",
@@ -102,7 +95,7 @@ def build_modules(library, originals: list[Module], proposal: Proposal,
         versions.append(Module(
             id=module_id(source), name=old.name, source=source,
             signature=signature(source, old.name), docstring=docstring(source, old.name) or old.docstring,
-            tests=list(old.tests), dependencies=dependencies_of(source, active - {old.name}),
+            tests=list(old.tests), dependencies=dependencies(source, active - {old.name}),
             task_prompt=old.task_prompt, task_id=old.task_id, backend="refactor",
             model=provenance, times_retrieved=old.times_retrieved,
             times_reused=old.times_reused, times_failed=old.times_failed))
@@ -120,7 +113,7 @@ def check_rewrites(library, versions: list[Module], overrides: dict[str, Module]
     checks: list[Check] = []
     stderr: list[str] = []
     for version in versions:
-        program = program_of(closure(library, version, overrides))
+        program = program_source(closure(library, version, overrides))
         verdict = run_stored_tests(program + recorder, version, limits)
         passed = sum(r.passed for r in verdict.results)
         checks.append(Check(version.name, "rewrite", len(version.tests), passed,
@@ -132,7 +125,7 @@ def check_rewrites(library, versions: list[Module], overrides: dict[str, Module]
     dependents = sorted({d for name in rewritten for d in library.dependents(name)} - rewritten)
     for name in dependents:
         module = library.get(name)
-        verdict = run_stored_tests(program_of(closure(library, module, overrides)), module, limits)
+        verdict = run_stored_tests(program_source(closure(library, module, overrides)), module, limits)
         passed = sum(r.passed for r in verdict.results)
         checks.append(Check(name, "dependent", len(module.tests), passed, first_failure(verdict)))
         if not verdict.passed:
@@ -171,7 +164,7 @@ def verify(library, originals: list[Module], proposal: Proposal, provenance: str
                          "arguments and result on their tests; no helper tests can be derived")
         return result
     helper.tests = tests
-    verdict = run(program_of(closure(library, helper, overrides)), cases_from(tests), limits)
+    verdict = run(program_source(closure(library, helper, overrides)), cases_from(tests), limits)
     passed = sum(r.passed for r in verdict.results)
     result.checks.append(Check(helper.name, "helper", len(tests), passed, first_failure(verdict)))
     if not verdict.passed:

@@ -7,9 +7,9 @@ import ast
 import pytest
 from agentlib_pack_dates import PACK_NAME, load_entries
 
+from agentlib.library.packs import entry_from
 from agentlib.model import TestCase as Case
 from agentlib.plugins import make_plugin_manager, module_packs
-from agentlib.plugins.packs import entry_from
 from agentlib.sandbox import run
 
 ENTRIES = load_entries()

@@ -1,4 +1,4 @@
-"""Static facts about Python source: normalised form, content id, signature, calls."""
+"""Static facts about one Python source text: normalised form, content id, signature."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ def module_id(source: str) -> str:
 
 
 def find_function(source: str, name: str) -> ast.FunctionDef | None:
+    """Return the top-level `def name` of the source, if any."""
     for node in ast.parse(source).body:
         if isinstance(node, ast.FunctionDef) and node.name == name:
             return node
@@ -33,26 +34,11 @@ def signature(source: str, name: str) -> str:
 
 
 def docstring(source: str, name: str) -> str:
+    """Return the docstring of the top-level function `name` ("" when it has none)."""
     node = find_function(source, name)
     return (ast.get_docstring(node) or "") if node else ""
 
 
-def called_names(source: str) -> set[str]:
-    """Return the plain names the source calls (`f(...)`, not `x.f(...)`)."""
-    return {node.func.id for node in ast.walk(ast.parse(source))
-            if isinstance(node, ast.Call) and isinstance(node.func, ast.Name)}
-
-
 def defined_functions(source: str) -> list[str]:
+    """Return the names of the source's top-level functions, in order."""
     return [n.name for n in ast.parse(source).body if isinstance(n, ast.FunctionDef)]
-
-
-def arity(source: str, name: str) -> tuple[int, int | None]:
-    """Return (required, maximum) positional arguments; maximum None for *args."""
-    node = find_function(source, name)
-    if node is None:
-        return (0, None)
-    args = node.args
-    positional = len(args.posonlyargs) + len(args.args)
-    required = positional - len(args.defaults)
-    return (required, None if args.vararg else positional)

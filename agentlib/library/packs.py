@@ -63,11 +63,12 @@ def entry_from(raw: Any, index: int) -> PackEntry:
     return PackEntry(name, source, tuple(tests), docstring)
 
 
-def load_pack(pm: Any, pack: str) -> list[PackEntry | tuple[str, str]]:
-    """Run the pack's loader; return its entries, or (name, reason) for a malformed one."""
-    from agentlib.plugins import module_packs
+def load_pack(loaders: dict[str, Callable[[], Any]],
+              pack: str) -> list[PackEntry | tuple[str, str]]:
+    """Run the pack's loader; return its entries, or (name, reason) for a malformed one.
 
-    loaders = module_packs(pm)
+    `loaders` are the registered packs ({name: loader}, `Runtime.packs`).
+    """
     if pack not in loaders:
         known = ", ".join(sorted(loaders)) or "none"
         raise PluginError(f"no module pack named {pack!r} (installed packs: {known}); "
@@ -89,7 +90,7 @@ def load_pack(pm: Any, pack: str) -> list[PackEntry | tuple[str, str]]:
 
 
 def _static_problem(entry: PackEntry) -> str | None:
-    from agentlib.library.code import find_function
+    from agentlib.code import find_function
     from agentlib.sandbox import assert_case
 
     try:
@@ -135,7 +136,7 @@ def verify_entry(entry: PackEntry, old_tests: list[str], limits: Any,
 
 def module_for(entry: PackEntry, pack: str) -> Module:
     """Build the library record of a verified pack entry."""
-    from agentlib.library.code import docstring, module_id, signature
+    from agentlib.code import docstring, module_id, signature
 
     doc = entry.docstring or docstring(entry.source, entry.name)
     return Module(id=module_id(entry.source), name=entry.name, source=entry.source,
@@ -145,17 +146,22 @@ def module_for(entry: PackEntry, pack: str) -> Module:
                   created_at=time.time())
 
 
-def install_pack(library: Any, pm: Any, pack: str, limits: Any = None,
-                 run_plugin_validators: bool = True) -> PackReport:
-    """Verify every entry of `pack` in the sandbox and store those that pass in `library`."""
-    from agentlib.library.code import module_id
-    from agentlib.plugins import run_validators
+def install_pack(library: Any, loaders: dict[str, Callable[[], Any]], pack: str, *,
+                 limits: Any = None,
+                 validate: Callable[[str, str, list[str]], list[str]] | None = None,
+                 ) -> PackReport:
+    """Verify every entry of `pack` in the sandbox and store those that pass in `library`.
+
+    `loaders` are the registered packs (`Runtime.packs`); `validate` (e.g.
+    `Runtime.validate`) runs the validator plugins on each entry that passed its tests.
+    """
+    from agentlib.code import module_id
     from agentlib.sandbox import Limits
 
     limits = limits or Limits()
     report = PackReport(pack)
     todo: list[tuple[PackEntry, list[str]]] = []
-    for item in load_pack(pm, pack):
+    for item in load_pack(loaders, pack):
         if isinstance(item, tuple):
             report.rejected.append(item)
             continue
@@ -169,7 +175,6 @@ def install_pack(library: Any, pm: Any, pack: str, limits: Any = None,
             continue
         active = library.get(item.name)
         todo.append((item, active.tests if active is not None else []))
-    validate = (lambda s, e, t: run_validators(pm, s, e, t)) if run_plugin_validators else None
     with ThreadPoolExecutor(max_workers=2) as pool:
         reasons = list(pool.map(lambda job: verify_entry(job[0], job[1], limits, validate),
                                 todo))
