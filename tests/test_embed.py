@@ -20,7 +20,7 @@ from typer.testing import CliRunner
 from agentlib.errors import StoreError
 from agentlib.library import embed
 from agentlib.library.bert import read_safetensors
-from agentlib.library.code import module_id
+from agentlib.code import module_id
 from agentlib.library.embed import MiniLMEmbedder, SentenceTransformerEmbedder
 from agentlib.library.store import Library, query_text
 from agentlib.model import Module

@@ -93,12 +93,12 @@ def _environment(tmp: Path, embedder: str) -> dict[str, str]:
 
 def build_library(store: str, embedder: str) -> None:
     """Store `add` through the real library, as `agentlib solve` would have."""
+    from agentlib.code import docstring, module_id, signature
     from agentlib.config import Settings
-    from agentlib.library import open_library
-    from agentlib.library.code import docstring, module_id, signature
     from agentlib.model import Module
+    from agentlib.runtime import Runtime
 
-    library = open_library(Settings(store=store, embedder=embedder))
+    library = Runtime(Settings(store=store, embedder=embedder)).open_library()
     library.add(Module(id=module_id(ADD), name="add", source=ADD, signature=signature(ADD, "add"),
                        docstring=docstring(ADD, "add"), tests=TESTS, task_prompt=STORED_TASK,
                        task_id="coldstart", backend="coldstart", model="none"))
