@@ -15,6 +15,7 @@ generation, with both token counts (an `LLMError`).
 
 from __future__ import annotations
 
+import atexit
 import queue
 import threading
 import time
@@ -27,7 +28,42 @@ from agentlib.llm import Completion, Message
 _SERVERS: dict[tuple[str, int, int], Any] = {}
 _LOCK = threading.Lock()
 _POLL_S = 0.1
+_SETTLE_S = 1.0  # how long an interrupted caller waits for llama.cpp to stop
 _DONE = object()
+_RUNNING: dict[threading.Thread, threading.Event] = {}  # llama.cpp calls in flight: their stop
+_RUNNING_LOCK = threading.Lock()
+_AT_EXIT: list[bool] = []  # whether `_finish_running` is registered
+
+
+def _start(work: Callable[[], None], what: str, stop: threading.Event) -> threading.Thread:
+    """Run `work` (a call into llama.cpp) in a daemon thread that `_finish_running` knows of."""
+    def run() -> None:
+        try:
+            work()
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.pop(threading.current_thread(), None)
+
+    thread = threading.Thread(target=run, daemon=True, name=what)
+    with _RUNNING_LOCK:
+        if not _AT_EXIT:
+            atexit.register(_finish_running)
+            _AT_EXIT.append(True)
+        _RUNNING[thread] = stop
+    thread.start()
+    return thread
+
+
+
+def _finish_running() -> None:
+    """At exit, stop the llama.cpp calls still running and wait for them to return: a thread
+    inside llama.cpp when the interpreter ends crashes the process (SIGSEGV)."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING.items())
+    for _, stop in running:
+        stop.set()
+    for thread, _ in running:
+        thread.join()
 
 
 def _wait_for(work: Callable[[], Any], what: str) -> Any:
@@ -43,7 +79,7 @@ def _wait_for(work: Callable[[], Any], what: str) -> Any:
         finally:
             done.set()
 
-    threading.Thread(target=run, daemon=True, name=what).start()
+    _start(run, what, threading.Event())
     while not done.wait(_POLL_S):
         pass
     if "error" in box:
@@ -144,7 +180,7 @@ def _generate(server: Any, request: dict[str, Any], on_token: Callable[[str], No
         finally:
             pieces.put(_DONE)
 
-    threading.Thread(target=run, daemon=True, name=f"complete {model}").start()
+    thread = _start(run, f"complete {model}", stop)
     text: list[str] = []
     try:
         while True:
@@ -159,6 +195,7 @@ def _generate(server: Any, request: dict[str, Any], on_token: Callable[[str], No
                 on_token(piece)
     except BaseException:  # noqa: B036 - Ctrl-C or on_token: llama.cpp stops at its next piece
         stop.set()
+        thread.join(_SETTLE_S)  # generating: it returns at once; reading the prompt: not yet
         raise
     if "raised" in outcome:
         raise LLMError(f"llama.cpp failed on {model}: {outcome['raised']}") from outcome["raised"]
