@@ -89,9 +89,10 @@ def test_progress_shows_on_a_terminal_and_never_in_a_pipe(tmp_path):
                             env=_env(tmp_path / "b", COLUMNS="160", TERM="xterm-256color"))
     os.close(slave)
     screen = b""
+    poller = select.poll()  # not select(): it fails on descriptors past 1023
+    poller.register(master, select.POLLIN)
     while True:
-        ready, _, _ = select.select([master], [], [], 120)
-        if not ready:
+        if not poller.poll(120_000):
             break
         try:
             chunk = os.read(master, 65536)
@@ -105,8 +106,9 @@ def test_progress_shows_on_a_terminal_and_never_in_a_pipe(tmp_path):
     text = ANSI.sub("", screen.decode(errors="replace"))
     assert proc.returncode == 1
     assert "looking in the library" in text  # before the first node ends
-    assert "validating in the sandbox · attempt 2/6 · after repair" in text  # step, attempt
-    assert re.search(r"attempt 1/6 .*\d+:\d\d:\d\d", text)  # and the time taken
+    # (rich redraws 10 times a second: which attempts are caught depends on the machine)
+    assert re.search(r"validating in the sandbox · attempt [1-6]/6 · after (generate|repair)"
+                     r": candidate written \d+:\d\d:\d\d", text)  # step, attempt, time
     assert "failed" in proc.stdout.read()
 
 

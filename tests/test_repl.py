@@ -35,7 +35,8 @@ class Terminal:
 
     def __init__(self, args: list[str], env: dict[str, str]) -> None:
         self.child = pexpect.spawn(AGENTLIB, args, env=env, encoding="utf-8",
-                                   dimensions=(50, 140), timeout=5)
+                                   dimensions=(50, 140), timeout=5,
+                                   use_poll=True)  # select() fails on descriptors past 1023
         self.raw = ""
         self.seen = 0  # how much of the text earlier waits consumed
 
