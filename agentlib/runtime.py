@@ -14,7 +14,7 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from agentlib.config import Settings
-from agentlib.errors import LLMError, StoreError
+from agentlib.errors import UsageError
 
 if TYPE_CHECKING:
     from agentlib.library.store import Library
@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from agentlib.sandbox import Limits
 
 BackendKind = Literal["llm", "embedder"]
-_UNKNOWN = {"llm": ("LLM backend", LLMError), "embedder": ("embedder", StoreError)}
+_UNKNOWN = {"llm": ("LLM backend", "--llm / AGENTLIB_LLM"),
+            "embedder": ("embedder", "AGENTLIB_EMBEDDER")}
 _LLM_SETTINGS = ("llm", "model", "base_url", "recordings")
 
 
@@ -81,11 +82,12 @@ class Runtime:
             return self._backends[kind]
 
     def backend(self, kind: BackendKind, name: str) -> Callable[..., Any]:
-        """Return the factory of backend `name`; LLMError / StoreError names the known ones."""
+        """Return the factory of backend `name`; UsageError names the known ones."""
         found = self.backends(kind)
         if name not in found:
-            what, error = _UNKNOWN[kind]
-            raise error(f"unknown {what} {name!r}; available: {', '.join(sorted(found))}")
+            what, where = _UNKNOWN[kind]
+            raise UsageError(f"unknown {what} {name!r}; available: {', '.join(sorted(found))} "
+                             f"(set {where})")
         return found[name]
 
     @property
@@ -154,14 +156,16 @@ class Runtime:
                 self._library = self.open_library()
             return self._library
 
-    def open_library(self, *, check_embedder: bool = True) -> "Library":
+    def open_library(self, *, check_embedder: bool = True, create: bool = True) -> "Library":
         """Open the library at `settings.store` now, with the configured embedder (not kept).
 
-        `check_embedder=False` opens a library embedded by another model (to reindex it).
+        `check_embedder=False` opens a library embedded by another model (to reindex it);
+        `create=False` refuses (StoreError) a directory that holds no library yet.
         """
         from agentlib.library.store import Library
 
-        return Library(self.settings.store, self.embedder(), check_embedder=check_embedder)
+        return Library(self.settings.store, self.embedder(), check_embedder=check_embedder,
+                       create=create)
 
     @property
     def limits(self) -> "Limits":

@@ -20,14 +20,21 @@ REAL_HOME = agentlib_home()
 RECORDINGS = Path(__file__).parent / "recordings"
 
 
+TERMINAL_COLUMNS = "120"
+"""The width rich renders at in every test (and the CLIs they start), whatever the terminal."""
+
+
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
-    """Point agentlib's home at tmp_path and drop any AGENTLIB_* setting from outside."""
+    """Point agentlib's home at tmp_path, drop any AGENTLIB_* setting from outside, and fix
+    the output width (no assertion may depend on the terminal pytest runs in)."""
     for key in list(os.environ):
         if key.startswith("AGENTLIB_"):
             monkeypatch.delenv(key)
     monkeypatch.setenv("AGENTLIB_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("COLUMNS", TERMINAL_COLUMNS)
+    monkeypatch.delenv("LINES", raising=False)
     yield
 
 

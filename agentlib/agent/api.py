@@ -6,6 +6,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING, Any, Callable
 
+from agentlib.agent.sanity import check_tests
 from agentlib.agent.views import result
 from agentlib.code import infer_entry_point
 from agentlib.config import Settings
@@ -61,11 +62,14 @@ class Agent:
         return self._graph
 
     def solve(self, task: Task, on_token: Callable[[str], None] | None = None,
-              thread_id: str | None = None) -> SolveResult:
+              thread_id: str | None = None,
+              on_step: Callable[[str, dict[str, Any]], None] | None = None) -> SolveResult:
         """Solve one task: reuse, or generate + validate + repair, then store.
 
         With a checkpointer, `thread_id` names the task's checkpoint thread: a task whose
         graph already finished is not run again, one that stopped midway continues.
+        `on_step(node, update)` is called after each graph node with the state update it
+        returned. Tests that no function can pass are refused first (`agent.sanity`).
         """
         from agentlib.agent.context import SolveContext
 
@@ -77,23 +81,39 @@ class Agent:
             raise TaskFormatError(
                 f"task {task.id or task.prompt[:40]!r}: cannot tell which function the tests "
                 "call; give `entry_point`")
+        check_tests(task.tests, f"task {task.id or task.prompt[:40]!r}", entry)
         context = SolveContext(self.runtime, on_token=on_token)
         initial = {"task": task, "entry_point": entry, "max_attempts": self.settings.attempts,
                    "attempts": [], "steps": []}
         graph = self._compiled()
         config: dict[str, Any] = {"recursion_limit": 100}
         if self.checkpointer is None:
-            state = graph.invoke(initial, context=context, config=config)
+            state = _run(graph, initial, context, config, on_step)
         else:
             config["configurable"] = {"thread_id": thread_id or task.id or uuid.uuid4().hex}
             snapshot = graph.get_state(config)
             if snapshot.values and not snapshot.next:
                 state = snapshot.values  # finished before a crash: not redone
             elif snapshot.values:
-                state = graph.invoke(None, context=context, config=config)  # continue
+                state = _run(graph, None, context, config, on_step)  # continue
             else:
-                state = graph.invoke(initial, context=context, config=config)
+                state = _run(graph, initial, context, config, on_step)
         return result(task, entry, state, time.monotonic() - start)
+
+
+def _run(graph: Any, initial: Any, context: Any, config: dict[str, Any],
+         on_step: Callable[[str, dict[str, Any]], None] | None) -> dict[str, Any]:
+    """Run the graph to its end (as `invoke` does), telling `on_step` about each node."""
+    state: dict[str, Any] = {}
+    for mode, chunk in graph.stream(initial, context=context, config=config,
+                                    stream_mode=["updates", "values"]):
+        if mode == "values":
+            state = chunk
+        elif on_step is not None:
+            for node, update in chunk.items():
+                if not node.startswith("__"):
+                    on_step(node, update or {})
+    return state
 
 
 __all__ = ["Agent", "AgentlibError"]

@@ -9,9 +9,11 @@ checkpoint, and starts the rest.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -100,40 +102,51 @@ def _maybe_evolve(agent: Any, counts: BatchCounts) -> None:
             agent.library, agent.llm(), max_distance=agent.settings.insight_max_distance))
 
 
-def run_batch(agent: Any, lines: list[TaskLine], out: Path, *, resume: bool = False,
+def run_batch(agent: Any, lines: list[TaskLine], out: Path | None, *, resume: bool = False,
               workers: int = 1,
               on_result: Callable[[dict[str, Any], BatchCounts], None] | None = None
               ) -> BatchCounts:
-    """Solve every task line not yet in `out`, appending one JSON result per task."""
+    """Solve every task line not yet in `out`, appending one JSON result per task.
+
+    `out=None` writes the results to standard output, without checkpoints (nothing resumes).
+    """
     counts = BatchCounts()
-    finished = done_ids(out) if resume else set()
-    if resume and out.exists():
-        drop_partial_line(out)
-    elif out.exists():
-        out.unlink()
-    ck_path = checkpoint_path(out)
-    if not resume and ck_path.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(ck_path) + suffix).unlink(missing_ok=True)
+    finished: set[str] = set()
+    if out is not None:
+        finished = done_ids(out) if resume else set()
+        if resume and out.exists():
+            drop_partial_line(out)
+        elif out.exists():
+            out.unlink()
+        ck_path = checkpoint_path(out)
+        if not resume and ck_path.exists():
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(ck_path) + suffix).unlink(missing_ok=True)
+        agent.checkpointer = open_checkpointer(ck_path)
     counts.skipped = sum(1 for line in lines if line.id in finished)
     todo = [line for line in lines if line.id not in finished]
-    agent.checkpointer = open_checkpointer(ck_path)
     lock = threading.Lock()
-    with out.open("a", encoding="utf-8") as fh:
+    with (out.open("a", encoding="utf-8") if out is not None
+          else contextlib.nullcontext(sys.stdout)) as fh:
 
         def solve(line: TaskLine) -> dict[str, Any]:
+            """Solve one task; any error while solving it becomes its error line."""
             if line.task is None:
                 return {"id": line.id, "status": "error", "decision": None, "error": line.error}
             try:
                 return agent.solve(line.task, thread_id=line.id).to_record()
-            except TaskFormatError as exc:
+            except AgentlibError as exc:  # a bad task, the LLM, the sandbox, a plugin
                 return {"id": line.id, "status": "error", "decision": None, "error": str(exc)}
+            except Exception as exc:  # noqa: BLE001 - a bug shows in its line, the rest run
+                return {"id": line.id, "status": "error", "decision": None,
+                        "error": f"unexpected {type(exc).__name__}: {exc}"}
 
         def record(result: dict[str, Any]) -> None:
             with lock:
                 fh.write(json.dumps(result) + "\n")
                 fh.flush()
-                os.fsync(fh.fileno())
+                if out is not None:
+                    os.fsync(fh.fileno())
                 counts.done += 1
                 status = result["status"]
                 if status == "solved":
@@ -153,13 +166,10 @@ def run_batch(agent: Any, lines: list[TaskLine], out: Path, *, resume: bool = Fa
             for line in todo:
                 record(solve(line))
         else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(solve, line) for line in todo]
-                for future in as_completed(futures):
-                    try:
-                        record(future.result())
-                    except AgentlibError:
-                        for other in futures:
-                            other.cancel()
-                        raise
+            pool = ThreadPoolExecutor(max_workers=workers)
+            try:
+                for future in as_completed([pool.submit(solve, line) for line in todo]):
+                    record(future.result())
+            finally:  # on Ctrl-C or a failed write: start nothing more, wait for nothing
+                pool.shutdown(wait=False, cancel_futures=True)
     return counts

@@ -11,6 +11,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from agentlib.cli.options import BaseURLOpt, LLMOpt, ModelOpt, make_runtime, make_settings
+from agentlib.errors import UsageError
 
 app = typer.Typer(help="Benchmarks that print figures: sandbox, store, reuse, coldstart, tasks, "
                        "stream, refactor, validators.",
@@ -150,8 +151,15 @@ def tasks(
     base_url: BaseURLOpt = None,
 ) -> None:
     """Run several configurations over the same tasks (fresh library each) and compare."""
-    _run(file, [c.strip() for c in configs.split(",") if c.strip()], report, limit, llm,
-         model, base_url)
+    from agentlib.bench.tasks import CONFIGS
+
+    names = [c.strip() for c in configs.split(",") if c.strip()]
+    unknown = [name for name in names if name not in CONFIGS]
+    if unknown or not names:
+        raise UsageError(f"--configs {configs!r}: unknown configuration(s) "
+                         f"{', '.join(unknown) or '(none given)'}; choose from "
+                         f"{', '.join(CONFIGS)}")
+    _run(file, names, report, limit, llm, model, base_url)
 
 
 @app.command("stream")

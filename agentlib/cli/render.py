@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -37,8 +38,10 @@ def trace_table(result: SolveResult) -> Table:
     return table
 
 
-def render_result(console: Console, result: SolveResult, trace: bool = False) -> None:
-    """Print the code, each test's verdict and the decision."""
+def render_result(console: Console, result: SolveResult, trace: bool = False,
+                  errors: Console | None = None) -> None:
+    """Print the code, each test's verdict and the decision; a failure's `error:` line goes
+    to `errors` (default: `console`)."""
     parts = []
     if result.program:
         parts.append(Syntax(result.program.rstrip(), "python", theme="ansi_dark",
@@ -54,7 +57,8 @@ def render_result(console: Console, result: SolveResult, trace: bool = False) ->
         f"[{style}]{result.decision}[/] · {result.status} · {result.llm_calls} LLM call(s) · "
         f"{result.prompt_tokens}+{result.completion_tokens} tokens · {result.wall_s:.2f} s")
     if result.error:
-        console.print(f"[red]error:[/] {result.error}")
+        message = escape(" ".join(result.error.split()))
+        (errors or console).print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
 
 
 def modules_table(modules: list[Module]) -> Table:

@@ -21,9 +21,13 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 from urllib.parse import urlparse
 
+from agentlib.errors import StoreError, UsageError
+
 MODULES = "modules"
 INSIGHTS = "insights"
 REINDEX_SUFFIX = "-reindex"
+SERVER_PROBE_S = 5.0
+"""How long a Chroma server may take to answer its heartbeat when a library is opened."""
 
 # Chosen with `agentlib bench store` (see agentlib/bench/store.py): Chroma's defaults
 # (M=16, ef=100) gave recall@5 of 0.56-0.82 at 10k random vectors; these give >= 0.99.
@@ -53,13 +57,31 @@ def is_server(location: str) -> bool:
     return location.startswith(("http://", "https://"))
 
 
-def connect(location: str) -> "Connection":
-    """Return the process-wide connection for `location` (one per path or server)."""
+def connect(location: str, *, create: bool = True) -> "Connection":
+    """Return the process-wide connection for `location` (one per path or server).
+
+    `create=False` refuses a directory that holds no library yet instead of making one.
+    """
+    if "://" in location and not is_server(location):
+        raise UsageError(f"library location {location!r}: only http:// and https:// servers "
+                         "or a directory are supported (set --library / AGENTLIB_STORE)")
     key = location if is_server(location) else str(Path(location).expanduser().resolve())
     with _HANDLES_LOCK:
         if key not in _HANDLES:
+            if not is_server(location):
+                _check_directory(Path(key), location, create)
             _HANDLES[key] = Connection(location, key)
         return _HANDLES[key]
+
+
+def _check_directory(path: Path, location: str, create: bool) -> None:
+    if path.exists() and not path.is_dir():
+        raise StoreError(f"library location {location} is a file, not a library directory; "
+                         "give a directory (--library / AGENTLIB_STORE)")
+    if not create and not (path / "chroma.sqlite3").is_file():
+        what = "holds no library" if path.exists() else "does not exist"
+        raise StoreError(f"library {location} {what}; check --library / AGENTLIB_STORE "
+                         "(`agentlib solve` creates a library on its first task)")
 
 
 class Connection:
@@ -93,9 +115,27 @@ class Connection:
         settings = ChromaSettings(anonymized_telemetry=False)
         if self.server:
             url = urlparse(self.location)
+            self._probe_server()
             return chromadb.HttpClient(host=url.hostname, port=url.port or 8000,
                                        ssl=url.scheme == "https", settings=settings)
         return chromadb.PersistentClient(path=str(self.path), settings=settings)
+
+    def _probe_server(self) -> None:
+        """Fail fast, with one StoreError, when the server does not answer (chromadb's own
+        client waits without a timeout)."""
+        import urllib.error
+        import urllib.request
+
+        try:
+            urllib.request.urlopen(self.location.rstrip("/") + "/api/v2/heartbeat",
+                                   timeout=SERVER_PROBE_S).close()
+        except urllib.error.HTTPError:
+            return  # it answers; chromadb's client says what it thinks of the answer
+        except OSError as exc:
+            reason = getattr(exc, "reason", exc)
+            raise StoreError(f"the Chroma server {self.location} does not answer ({reason}); "
+                             "start it with `chroma run --path DIR` or fix --library / "
+                             "AGENTLIB_STORE") from None
 
     def reopen(self) -> None:
         """Drop this process's Chroma state for the path and load it afresh from disk."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import textwrap
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -16,7 +17,7 @@ from agentlib.code import (
     module_id,
     program_source,
 )
-from agentlib.errors import StoreError
+from agentlib.errors import StoreError, UsageError
 from agentlib.library.insights import from_metadata as insight_from_metadata
 from agentlib.library.insights import insight_id, insight_text
 from agentlib.library.insights import to_metadata as insight_meta
@@ -166,13 +167,25 @@ def import_jsonl(library: "Library", path: Path) -> ImportReport:
 
 
 def export_package(library: "Library", directory: Path, package: str = "agentlib_modules",
-                   version: str = "0.1.0") -> int:
-    """Write an installable package of the active modules with a pytest file of their tests."""
+                   version: str = "0.1.0", *, overwrite: bool = False) -> int:
+    """Write an installable package of the active modules with a pytest file of their tests.
+
+    `directory` must be new or empty; with `overwrite`, a previous export there (a
+    directory holding a pyproject.toml) is removed first, never another directory.
+    """
     if not package.isidentifier():
         raise StoreError(f"package name {package!r} is not a Python identifier")
     modules = library.list()
     if not modules:
         raise StoreError(f"the library at {library.location} has no active modules to export")
+    if directory.is_dir() and any(directory.iterdir()):
+        if not overwrite:
+            raise UsageError(f"{directory} is not empty; pass --overwrite to replace the "
+                             "export there, or choose a new directory")
+        if not (directory / "pyproject.toml").is_file():
+            raise UsageError(f"{directory} holds no previous export (no pyproject.toml); "
+                             "--overwrite replaces only an export, choose a new directory")
+        shutil.rmtree(directory)
     root = directory / package
     (directory / "tests").mkdir(parents=True, exist_ok=True)
     root.mkdir(parents=True, exist_ok=True)

@@ -39,12 +39,13 @@ class Library:
     so a crash leaves a record stored whole or not at all, and processes never interleave.
     """
 
-    def __init__(self, location: str, embedder: Any, *, check_embedder: bool = True) -> None:
+    def __init__(self, location: str, embedder: Any, *, check_embedder: bool = True,
+                 create: bool = True) -> None:
         from agentlib.library.insights import InsightStore
 
         self.location = location
         self.embedder = embedder
-        self.conn = connect(location)
+        self.conn = connect(location, create=create)
         self.conn.refresh()
         self.conn.recovery = self._recover_vectors
         self.collection_metadata = {"embedder": embedder.name,

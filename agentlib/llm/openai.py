@@ -88,6 +88,10 @@ class OpenAILLM:
                     raw = response.read()
             except urllib.error.HTTPError as exc:
                 detail = _body(exc)
+                overflow = context_error(detail, self.url)
+                if overflow is not None:
+                    raise overflow from exc
+                detail = detail[:300]
                 if exc.code not in RETRYABLE_STATUS:
                     raise LLMError(f"{self.url} answered HTTP {exc.code}: {detail}. "
                                    f"{_hint(exc.code)}") from exc
@@ -120,9 +124,30 @@ class OpenAILLM:
 
 def _body(exc: urllib.error.HTTPError) -> str:
     try:
-        return exc.read()[:300].decode(errors="replace").strip() or exc.reason
+        return exc.read()[:20000].decode(errors="replace").strip() or exc.reason
     except OSError:
         return str(exc.reason)
+
+
+def context_error(body: str, url: str) -> LLMError | None:
+    """The LLMError for a server's refusal of a prompt longer than the model's context.
+
+    Read from the answer's structured fields (llama.cpp: `type` exceed_context_size_error
+    with `n_prompt_tokens` and `n_ctx`; OpenAI: `code` context_length_exceeded); None when
+    the answer is something else.
+    """
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(error, dict) or not (error.get("type") == "exceed_context_size_error"
+                                           or error.get("code") == "context_length_exceeded"):
+        return None
+    prompt, n_ctx = error.get("n_prompt_tokens"), error.get("n_ctx")
+    counts = (f"the prompt is {prompt} tokens but the model's context holds {n_ctx}"
+              if prompt and n_ctx else f"the prompt does not fit the model's context "
+                                       f"({str(error.get('message', ''))[:200]})")
+    return LLMError(f"{url} refused the request: {counts}; shorten the task's text")
 
 
 def _hint(status: int) -> str:
