@@ -19,7 +19,7 @@ def _shown(attempt: Attempt) -> list[str]:
     return notes
 
 
-def _asked(attempt: Attempt) -> TraceStep:
+def asked_line(attempt: Attempt) -> TraceStep:
     """The trace line of asking: the node, what the prompt showed, what was done to the reply."""
     tokens = attempt.reply.prompt_tokens + attempt.reply.completion_tokens if attempt.reply else 0
     notes = _shown(attempt)
@@ -53,7 +53,7 @@ def attempt_lines(attempt: Attempt) -> list[TraceStep]:
     if attempt.kind == "reuse":
         return [TraceStep("try_reuse", f"reused {attempt.module}", "; ".join(attempt.notes),
                           attempt.asked_s)]
-    return [_asked(attempt), _validated(attempt)]
+    return [asked_line(attempt), _validated(attempt)]
 
 
 def trace(state: dict[str, Any]) -> list[TraceStep]:

@@ -59,11 +59,13 @@ class SolveProgress:
 
     def on_step(self, node: str, update: dict[str, Any]) -> None:
         """Take the update a graph node returned."""
-        from agentlib.agent.views import attempt_lines
+        from agentlib.agent.views import asked_line, attempt_lines
 
         attempts = update.get("attempts") or []
         self.attempts += sum(1 for a in attempts if a.kind != "reuse")
         lines = [line for a in attempts for line in attempt_lines(a)]
+        if update.get("pending") is not None:  # an asking node: the candidate, not yet run
+            lines.append(asked_line(update["pending"]))
         lines += update.get("steps") or []
         self.last = f"{lines[-1].node}: {lines[-1].decision}" if lines else node
         if node == "validate":
