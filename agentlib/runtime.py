@@ -159,9 +159,11 @@ class Runtime:
 
         `check_embedder=False` opens a library embedded by another model (to reindex it).
         """
+        from agentlib.library.remote import Patience
         from agentlib.library.store import Library
 
-        return Library(self.settings.store, self.embedder(), check_embedder=check_embedder)
+        return Library(self.settings.store, self.embedder(), check_embedder=check_embedder,
+                       patience=Patience.from_settings(self.settings))
 
     @property
     def limits(self) -> "Limits":

@@ -41,10 +41,21 @@ def embedder():
 
 @pytest.fixture
 def library(tmp_path, embedder):
-    """An empty real Chroma library in tmp_path."""
+    """An empty real Chroma library in tmp_path, closed afterwards."""
     from agentlib.library.store import Library
 
-    return Library(str(tmp_path / "store"), embedder)
+    opened = Library(str(tmp_path / "store"), embedder)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(autouse=True)
+def close_libraries():
+    """Close every Chroma client a test opened (each holds ~11 file descriptors)."""
+    yield
+    from agentlib.library.store import close_all
+
+    close_all()
 
 
 @pytest.fixture
