@@ -59,6 +59,23 @@ def close_libraries():
 
 
 @pytest.fixture
+def chroma_server(tmp_path):
+    """A real Chroma server (`chroma run`) on a free loopback port, killed afterwards; yields
+    its `servers.ChromaServer` (`.url`, `.kill()`, `.start()`)."""
+    from servers import ChromaServer
+
+    server = ChromaServer(tmp_path / "server-data", tmp_path / "chroma.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        from agentlib.library.store import close_all
+
+        close_all()  # before the server goes: closing flushes pending counters
+        server.stop()
+
+
+@pytest.fixture
 def builtin_pm():
     """A plugin manager with the built-ins only: agent tests must not depend on which
     plugins happen to be installed (plugin tests load them on purpose)."""
