@@ -10,7 +10,7 @@ another writer's version.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import Any
 
 from agentlib.code import (
     DependencyError,
@@ -21,8 +21,8 @@ from agentlib.code import (
 )
 from agentlib.errors import StoreError
 from agentlib.library import claims
-from agentlib.library.chroma import fetch_all
 from agentlib.library.persist import add, upsert
+from agentlib.library.records import fetch_all
 from agentlib.library.writes import (
     MAX_ROUNDS,
     Check,
@@ -33,14 +33,11 @@ from agentlib.library.writes import (
 )
 from agentlib.model import Module
 
-if TYPE_CHECKING:
-    from agentlib.library.store import Library
-
 STORED_MEANWHILE = "stored meanwhile by another writer"
 """The reason `commit_new` gives for a module another writer stored first (same code)."""
 
 
-def add_many(library: "Library", modules: list[Module], vectors: list[list[float]] | None,
+def add_many(library: Any, modules: list[Module], vectors: list[list[float]] | None,
              batch: int) -> int:
     """`Library.add_many`: refuse before writing what cannot be stored, then store in batches."""
     from agentlib.library.text import embedding_text
@@ -81,7 +78,7 @@ def add_many(library: "Library", modules: list[Module], vectors: list[list[float
     return len(fresh)
 
 
-def commit_new(library: "Library", modules: list[Module], vectors: list[list[float]],
+def commit_new(library: Any, modules: list[Module], vectors: list[list[float]],
                programs: list[str | None], check: Check | None = None) -> dict[str, str]:
     """Store modules in bulk (an import, a pack); return {id: why it was refused}.
 
@@ -112,7 +109,7 @@ def commit_new(library: "Library", modules: list[Module], vectors: list[list[flo
     return refused
 
 
-def _admissible(library: "Library", modules: list[Module],
+def _admissible(library: Any, modules: list[Module],
                 refused: dict[str, str]) -> dict[str, Module]:
     """The modules that may be stored now, by id: not stored yet, an active one under a name
     not active, every dependency active or admitted with them."""
@@ -146,7 +143,7 @@ def _admissible(library: "Library", modules: list[Module],
             del chosen[module.id]
 
 
-def _stale(library: "Library", chosen: dict[str, Module], programs: dict[str, str | None]
+def _stale(library: Any, chosen: dict[str, Module], programs: dict[str, str | None]
            ) -> set[str]:
     """Ids whose program changed since it was verified, and those that need them."""
     batch = {m.name: m for m in chosen.values() if m.status == "active"}
@@ -172,7 +169,7 @@ def _stale(library: "Library", chosen: dict[str, Module], programs: dict[str, st
         stale |= more
 
 
-def apply_new(library: "Library", modules: list[Module], vectors: list[list[float]],
+def apply_new(library: Any, modules: list[Module], vectors: list[list[float]],
               programs: list[str | None], refused: dict[str, str]) -> list[str]:
     """Store what may be stored of a bulk batch; record refusals; return the stale ids."""
     vector_of = {m.id: v for m, v in zip(modules, vectors, strict=True)}
@@ -193,7 +190,7 @@ def apply_new(library: "Library", modules: list[Module], vectors: list[list[floa
         return sorted(stale)
 
 
-def _apply_new_on_server(library: "Library", modules: list[Module], vector_of: dict,
+def _apply_new_on_server(library: Any, modules: list[Module], vector_of: dict,
                          program_of: dict, refused: dict[str, str]) -> list[str]:
     """Claim the first slot of each new name, dependencies first; store the history as is."""
     chosen = _admissible(library, modules, refused)

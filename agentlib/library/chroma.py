@@ -52,22 +52,6 @@ class LibraryLocked(LockHeld, StoreError):
     """Another process held the library's write lock for longer than `lock_timeout_s`."""
 
 
-def fetch_all(collection, include: list[str], where: dict[str, Any] | None = None,
-              page: int = 5000) -> dict[str, list]:
-    """`collection.get` in pages (one big get fails past SQLite's variable limit)."""
-    out: dict[str, list] = {"ids": [], **{key: [] for key in include}}
-    offset = 0
-    while True:
-        got = collection.get(where=where, include=include, limit=page, offset=offset)
-        out["ids"] += got["ids"]
-        for key in include:
-            values = got[key]
-            out[key] += list(values) if values is not None else [None] * len(got["ids"])
-        if len(got["ids"]) < page:
-            return out
-        offset += page
-
-
 def is_server(location: str) -> bool:
     return location.startswith(("http://", "https://"))
 
@@ -397,11 +381,3 @@ class Connection:
                     self._dirty_marker.unlink(missing_ok=True)
             finally:
                 self.lock.release()
-
-
-def where_clause(filters: dict[str, Any]) -> dict[str, Any] | None:
-    """Chroma's `where` for equality conditions on metadata fields (None: no condition)."""
-    clauses = [{key: value} for key, value in filters.items()]
-    if not clauses:
-        return None
-    return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -24,14 +24,11 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agentlib.library.records import from_metadata, to_metadata
 from agentlib.library.text import embedding_text
 from agentlib.model import Module
-
-if TYPE_CHECKING:
-    from agentlib.library.store import Library
 
 CLAIMS = "claims"
 
@@ -44,7 +41,7 @@ class Head:
     active: Module | None
 
 
-def _collection(library: "Library"):
+def _collection(library: Any):
     return library.conn.collection(CLAIMS, library.collection_metadata)
 
 
@@ -52,13 +49,13 @@ def claim_id(name: str, slot: int) -> str:
     return f"{name}#{slot}"
 
 
-def _latest(library: "Library", name: str) -> dict[str, Any] | None:
+def _latest(library: Any, name: str) -> dict[str, Any] | None:
     got = _collection(library).get(where={"name": name}, include=["metadatas"])
     metas = [m for m in got["metadatas"] if m.get("claim_slot")]
     return max(metas, key=lambda m: int(m["claim_slot"])) if metas else None
 
 
-def head(library: "Library", name: str) -> Head:
+def head(library: Any, name: str) -> Head:
     """Finish the name's latest claim if it was left unfinished, then read its state."""
     latest = _latest(library, name)
     if latest is not None:
@@ -66,7 +63,7 @@ def head(library: "Library", name: str) -> Head:
     return Head(int(latest["claim_slot"]) if latest else 0, library.get(name))
 
 
-def finish(library: "Library", claim: dict[str, Any]) -> None:
+def finish(library: Any, claim: dict[str, Any]) -> None:
     """Apply a claim (again): supersede its predecessor, then add or re-activate its module."""
     modules = library.modules
     module_id = claim["id"]
@@ -87,7 +84,7 @@ def finish(library: "Library", claim: dict[str, Any]) -> None:
                 documents=[got["documents"][0]], metadatas=[to_metadata(module)])
 
 
-def _revive(library: "Library", claim: dict[str, Any]) -> None:
+def _revive(library: Any, claim: dict[str, Any]) -> None:
     """Make a pruned module active again, and undo it if a later slot appeared meanwhile.
 
     Unlike `add`, a status update is not create-if-absent: a revival that lands after the next
@@ -104,18 +101,18 @@ def _revive(library: "Library", claim: dict[str, Any]) -> None:
         modules.update(ids=[claim["id"]], metadatas=[{"status": "superseded"}])
 
 
-def _latest_slot(library: "Library", name: str) -> int:
+def _latest_slot(library: Any, name: str) -> int:
     latest = _latest(library, name)
     return int(latest["claim_slot"]) if latest else 0
 
 
-def claim(library: "Library", module: Module, vector: list[float], slot: int,
+def claim(library: Any, module: Module, vector: list[float], slot: int,
           previous: Module | None, kind: str = "commit") -> bool:
     """Try to take slot `slot` of the module's name; True when this writer won it."""
     return claim_many(library, [(module, vector, slot, previous, kind)]) == {module.id}
 
 
-def claim_many(library: "Library",
+def claim_many(library: Any,
                wanted: list[tuple[Module, list[float], int, Module | None, str]]) -> set[str]:
     """Claim several slots in one call; return the ids of the modules whose claim won.
 
@@ -142,7 +139,7 @@ def claim_many(library: "Library",
     return {meta["id"] for meta in won}
 
 
-def unfinished(library: "Library") -> list[dict[str, Any]]:
+def unfinished(library: Any) -> list[dict[str, Any]]:
     """The latest claim of each name whose module is not stored (a writer died midway)."""
     got = _collection(library).get(include=["metadatas"])
     latest: dict[str, dict[str, Any]] = {}

@@ -13,12 +13,9 @@ from __future__ import annotations
 import threading
 from collections import Counter
 from dataclasses import fields, replace
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from agentlib.errors import StoreError
-
-if TYPE_CHECKING:
-    from agentlib.library.store import Library
 
 R = TypeVar("R")
 
@@ -88,14 +85,9 @@ class PendingCounters:
                     self.keep_task(record_id, field, text)
 
 
-def flush(library: "Library") -> int:
-    """Write every pending counter in one write; return how many records it touched.
-
-    On failure the increments stay pending (the next flush tries again) and the error is
-    raised.
-    """
-    from agentlib.library.insights import EVIDENCE_KEPT
-    from agentlib.library.insights import to_metadata as insight_metadata
+def flush(library: Any) -> int:
+    """Write every pending counter of `library` (a Library) in one write; return how many
+    records it touched. On failure the increments stay pending and the error is raised."""
     from agentlib.library.persist import write_fields
 
     pending = library.pending
@@ -112,21 +104,7 @@ def flush(library: "Library") -> int:
             keys = sorted({k for c in modules.values() for k in c})
             if stored and keys:
                 write_fields(library, stored, keys)
-            ids = sorted(set(insights) | set(evidence))
-            store = library.insights
-            found = [i for i in (store.stored(i) for i in ids) if i is not None]
-            for insight in found:
-                for name, value in insights.get(insight.id, {}).items():
-                    setattr(insight, name, getattr(insight, name) + value)
-                for field, texts in evidence.get(insight.id, {}).items():
-                    setattr(insight, field, (getattr(insight, field) + texts)[-EVIDENCE_KEPT:])
-            if found:
-                fields_ = sorted({k for c in insights.values() for k in c}
-                                 | {f for e in evidence.values() for f in e})
-                metas = [insight_metadata(i) for i in found]
-                store.collection.update(ids=[i.id for i in found],
-                                        metadatas=[{k: m[k] for k in fields_} for m in metas])
-            return len(stored) + len(found)
+            return len(stored) + library.insights.write_counters(insights, evidence)
     except BaseException:
         pending.give_back(taken)
         raise

@@ -9,7 +9,8 @@ from dataclasses import fields
 from typing import Any
 
 from agentlib.errors import StoreError
-from agentlib.library.chroma import INSIGHTS, where_clause
+from agentlib.library.chroma import INSIGHTS
+from agentlib.library.records import where_clause
 from agentlib.model import Insight
 
 COUNTERS = ("retrieved", "helped", "misled")
@@ -178,6 +179,25 @@ class InsightStore:
             if task and increments.get(name, 0) > 0:
                 pending.keep_task(insight_id, kept, task)
         self.library._flush_later()
+
+    def write_counters(self, increments: dict[str, dict[str, int]],
+                       evidence: dict[str, dict[str, list[str]]]) -> int:
+        """Add increments and task texts to stored insights (only those fields); call it
+        under the write lock (`counters.flush` does). Return how many insights it wrote."""
+        found = [i for i in (self.stored(i) for i in sorted(set(increments) | set(evidence)))
+                 if i is not None]
+        for insight in found:
+            for name, value in increments.get(insight.id, {}).items():
+                setattr(insight, name, getattr(insight, name) + value)
+            for name, texts in evidence.get(insight.id, {}).items():
+                setattr(insight, name, (getattr(insight, name) + texts)[-EVIDENCE_KEPT:])
+        if found:
+            keys = sorted({k for c in increments.values() for k in c}
+                          | {k for e in evidence.values() for k in e})
+            metas = [to_metadata(i) for i in found]
+            self.collection.update(ids=[i.id for i in found],
+                                   metadatas=[{k: m[k] for k in keys} for m in metas])
+        return len(found)
 
     def remove(self, insight_id: str) -> None:
         """Delete an insight (evolution retires or replaces insights; lineage lives on in

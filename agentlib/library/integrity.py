@@ -10,7 +10,7 @@ from dataclasses import fields
 from typing import Any
 
 from agentlib.code import module_id
-from agentlib.library.chroma import fetch_all
+from agentlib.library.records import fetch_all
 from agentlib.model import Insight, Module
 
 _REQUIRED = {f.name for f in fields(Module)}

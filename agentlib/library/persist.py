@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable
 
 from agentlib.errors import StoreError
 from agentlib.library.records import to_metadata
@@ -11,13 +11,10 @@ from agentlib.library.remote import LibraryUnavailable
 from agentlib.library.text import embedding_text
 from agentlib.model import Module
 
-if TYPE_CHECKING:
-    from agentlib.library.store import Library
-
 log = logging.getLogger("agentlib.library")
 
 
-def upsert(library: "Library", modules: list[Module],
+def upsert(library: Any, modules: list[Module],
            vectors: list[list[float] | None] | None = None) -> None:
     """Write whole records in one Chroma call (all or nothing); a None vector is the stored
     one of that id if its text is unchanged, else embedded now."""
@@ -39,7 +36,7 @@ def upsert(library: "Library", modules: list[Module],
     library.patched(modules, filled)
 
 
-def add(library: "Library", modules: list[Module], vectors: list[list[float]]) -> None:
+def add(library: Any, modules: list[Module], vectors: list[list[float]]) -> None:
     """Create records that are absent (an id already stored is left as it is)."""
     if not modules:
         return
@@ -49,7 +46,7 @@ def add(library: "Library", modules: list[Module], vectors: list[list[float]]) -
         documents=[embedding_text(m) for m in modules], metadatas=metas), metas)
 
 
-def write_fields(library: "Library", modules: list[Module], keys: list[str]) -> None:
+def write_fields(library: Any, modules: list[Module], keys: list[str]) -> None:
     """Rewrite only `keys` of stored records' metadata (their text and vector stay)."""
     full = [to_metadata(m) for m in modules]
     metas = [{k: meta[k] for k in keys} for meta in full]
@@ -58,7 +55,7 @@ def write_fields(library: "Library", modules: list[Module], keys: list[str]) -> 
     library.patched(modules, None)
 
 
-def _stored_vectors(library: "Library", ids: list[str], texts: list[str]
+def _stored_vectors(library: Any, ids: list[str], texts: list[str]
                     ) -> dict[str, list[float]]:
     """Stored vectors of `ids` that were embedded from the same text (others re-embed)."""
     got = library.modules.get(ids=ids, include=["embeddings", "documents"])
@@ -69,7 +66,7 @@ def _stored_vectors(library: "Library", ids: list[str], texts: list[str]
                                           strict=True) if d == wanted.get(i)}
 
 
-def guarded(library: "Library", write: Callable[[], object], metas: list[dict],
+def guarded(library: Any, write: Callable[[], object], metas: list[dict],
             keys: list[str] | None = None) -> None:
     """Run a write; if it fails, read back whether it landed and say so truthfully.
 
@@ -96,9 +93,9 @@ def guarded(library: "Library", write: Callable[[], object], metas: list[dict],
                      ) from failure
 
 
-def _landed(library: "Library", metas: list[dict], keys: list[str] | None) -> bool:
+def _landed(library: Any, metas: list[dict], keys: list[str] | None) -> bool:
     from agentlib.library.chroma import MODULES
-    from agentlib.library.reindex import read_records
+    from agentlib.library.records import read_records
 
     conn = library.conn
     try:

@@ -10,46 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Callable
 
-from agentlib.library.chroma import HNSW, INSIGHTS, MODULES, REINDEX_SUFFIX, fetch_all
+from agentlib.library.chroma import HNSW, INSIGHTS, MODULES, REINDEX_SUFFIX
+from agentlib.library.records import read_records
 
 if TYPE_CHECKING:
     from agentlib.library.chroma import Connection
-    from agentlib.library.store import Library
 
 BATCH = 1000
-
-
-def read_records(conn: "Connection", name: str) -> tuple[list[str], list[dict], list[str]]:
-    """Return (ids, metadatas, documents) of a collection without touching its vectors.
-
-    Embedded mode reads Chroma's SQLite tables directly (read-only): with torn HNSW files
-    even a metadata-only `get` can crash inside chromadb. Servers go through the API.
-    """
-    if conn.server:
-        got = fetch_all(conn.collection(name), ["metadatas", "documents"])
-        return got["ids"], got["metadatas"], got["documents"]
-    import sqlite3
-
-    root = conn.data_path
-    assert root is not None
-    db = sqlite3.connect(f"file:{root / 'chroma.sqlite3'}?mode=ro", uri=True)
-    try:
-        rows = db.execute(
-            "SELECT e.embedding_id, m.key, m.string_value, m.int_value, m.float_value, "
-            "m.bool_value FROM collections c JOIN segments s ON s.collection = c.id "
-            "JOIN embeddings e ON e.segment_id = s.id "
-            "JOIN embedding_metadata m ON m.id = e.id "
-            "WHERE c.name = ? AND s.scope = 'METADATA' ORDER BY e.id", (name,)).fetchall()
-    finally:
-        db.close()
-    records: dict[str, dict[str, Any]] = {}
-    for record_id, key, text, integer, real, boolean in rows:
-        value = (text if text is not None else integer if integer is not None
-                 else real if real is not None else bool(boolean))
-        records.setdefault(record_id, {})[key] = value
-    ids = list(records)
-    documents = [records[i].pop("chroma:document", "") for i in ids]
-    return ids, [records[i] for i in ids], documents
 
 
 def _texts() -> dict[str, Callable[[dict[str, Any]], str]]:
@@ -67,7 +34,7 @@ def _embed(embed: Callable[[list[str]], list[list[float]]], texts: list[str]) ->
     return vectors
 
 
-def reindex(library: "Library") -> int:
+def reindex(library: Any) -> int:
     """Re-embed every module and insight with the library's embedder; return the count.
 
     Embedding (the slow part) runs without the write lock; under it, records written since

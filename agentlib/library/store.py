@@ -3,24 +3,23 @@
 from __future__ import annotations
 
 import atexit
+import logging
 import weakref
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator
 
-from agentlib.code import (
-    module_closure,
-    program_source,
-)
+from agentlib.code import module_closure, program_source
 from agentlib.errors import StoreError
 from agentlib.library import claims
-from agentlib.library.chroma import INSIGHTS, MODULES, connect, fetch_all, where_clause
+from agentlib.library.chroma import INSIGHTS, MODULES, connect
 from agentlib.library.counters import PendingCounters, checked
 from agentlib.library.exact import EXACT_MAX_RECORDS, ExactIndex
-from agentlib.library.records import from_metadata, to_metadata
+from agentlib.library.records import fetch_all, from_metadata, to_metadata, where_clause
 from agentlib.library.remote import Patience
 from agentlib.library.writes import Check, Committed
 from agentlib.model import Module
 
+log = logging.getLogger("agentlib.library")
 _OPEN: "weakref.WeakSet[Library]" = weakref.WeakSet()
 
 
@@ -57,31 +56,28 @@ class Library:
         self._closed = False
         self.pending = PendingCounters()
         self.on_commit: list[Callable[["Library"], None]] = []
-        self.conn.refresh()
-        self.conn.recovery = self._recover_vectors
         self.collection_metadata = {"embedder": embedder.name,
                                     "embedder_fingerprint": embedder.fingerprint,
                                     "dimension": int(getattr(embedder, "dimension", 0) or 0)}
         self._exact: ExactIndex | None = None
         self._patches: list[tuple[list[Module], list | None]] | None = None
-        if check_embedder:
-            for collection in (self.modules, self.conn.collection(
-                    INSIGHTS, self.collection_metadata)):
-                self._check_embedder(collection)
-        self.insights = InsightStore(self)
-        self._recover_on_open()
         self._at_exit = False
-        _OPEN.add(self)
-
-    def _recover_on_open(self) -> None:
-        import logging
-
+        try:
+            self.conn.refresh()
+            self.conn.recovery = self._recover_vectors
+            for collection in (self.modules, self.conn.collection(
+                    INSIGHTS, self.collection_metadata)) if check_embedder else ():
+                self._check_embedder(collection)
+            self.insights = InsightStore(self)
+        except BaseException:
+            self.conn.release()
+            raise
         try:
             self.conn.recover_if_interrupted()
         except StoreError as exc:  # e.g. a full disk: reading goes on, the next write repairs
-            logging.getLogger("agentlib.library").warning(
-                "a write to %s was interrupted and cannot be repaired now (%s); reads go on",
-                self.location, exc)
+            log.warning("a write to %s was interrupted and cannot be repaired now: %s",
+                        self.location, exc)
+        _OPEN.add(self)
 
     @property
     def modules(self):
@@ -120,12 +116,10 @@ class Library:
         self.close()
 
     def _flush_at_exit(self) -> None:
-        import logging
-
         try:
             self.flush_counters()
         except Exception as exc:  # noqa: BLE001 - at exit, a counter is not worth a traceback
-            logging.getLogger("agentlib.library").warning(
+            log.warning(
                 "usage counters of %s not written: %s", self.location, exc)
 
     # ------------------------------------------------------------------ reads
@@ -373,17 +367,9 @@ class Library:
         For what `add` and `remove` cannot express: making a superseded record active again
         (a refactor rolled back) or pruning a superseded record.
         """
-        allowed = {"active", "superseded", "pruned"}
-        if set(statuses.values()) - allowed:
-            raise StoreError(f"unknown status in {sorted(set(statuses.values()))}; "
-                             f"use {sorted(allowed)}")
-        with self.conn.write():  # the generation bump makes every reader reload its index
-            if statuses:
-                ids = list(statuses)
-                self.modules.update(ids=ids, metadatas=[{"status": statuses[i]} for i in ids])
-            if delete:
-                self.modules.delete(ids=list(delete))
-            self._exact = None
+        from agentlib.library.writes import set_statuses
+
+        set_statuses(self, statuses, delete or [])
 
     def reindex(self) -> int:
         """Re-embed every module and insight with this library's embedder; return the count.

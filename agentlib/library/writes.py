@@ -16,7 +16,7 @@ from __future__ import annotations
 import ast
 import time
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Callable
+from typing import Any, Callable
 
 from agentlib.code import (
     DependencyError,
@@ -35,9 +35,6 @@ from agentlib.library.claims import Head
 from agentlib.library.persist import upsert, write_fields
 from agentlib.library.text import embedding_text
 from agentlib.model import Module
-
-if TYPE_CHECKING:
-    from agentlib.library.store import Library
 
 MAX_ROUNDS = 20
 """A commit that finds the library changed this many times in a row gives up (StoreError)."""
@@ -83,7 +80,7 @@ def renamed(module: Module, new: str) -> Module:
                    tests=[rename_source(t, module.name, new).strip() for t in module.tests])
 
 
-def _free_name(library: "Library", name: str, tried: set[str]) -> str:
+def _free_name(library: Any, name: str, tried: set[str]) -> str:
     n = 2
     while f"{name}_{n}" in tried or library.get(f"{name}_{n}") is not None:
         n += 1
@@ -104,14 +101,14 @@ def same_program(a: str | None, b: str | None) -> bool:
         return False
 
 
-def program_of(library: "Library", module: Module) -> str | None:
+def program_of(library: Any, module: Module) -> str | None:
     try:
         return library.program_for(module)
     except (StoreError, DependencyError):
         return None
 
 
-def set_dependencies(library: "Library", module: Module) -> None:
+def set_dependencies(library: Any, module: Module) -> None:
     """Set the module's dependencies by the rule; refuse a wrong listed one or a cycle."""
     try:
         names = external_names(module.source)
@@ -128,7 +125,7 @@ def set_dependencies(library: "Library", module: Module) -> None:
         raise StoreError(f"refusing to store {module.name}: {exc}") from exc
 
 
-def commit(library: "Library", module: Module, check: Check | None = None, *,
+def commit(library: Any, module: Module, check: Check | None = None, *,
            verified_program: str | None = None, verified_against: str = "",
            rename: bool = True) -> Committed:
     """Store `module` as the active version of its name, never superseding untested.
@@ -189,7 +186,7 @@ def commit(library: "Library", module: Module, check: Check | None = None, *,
                      "try again")
 
 
-def _merge_tests(library: "Library", existing: Module, candidate: Module,
+def _merge_tests(library: Any, existing: Module, candidate: Module,
                  rounds: int) -> Committed:
     """The same code is stored already: add the new tests to it, store nothing else."""
     merged = list(dict.fromkeys(existing.tests + candidate.tests))
@@ -204,18 +201,18 @@ def _merge_tests(library: "Library", existing: Module, candidate: Module,
                             f"v{existing.version} ({existing.status})")
 
 
-def next_version(library: "Library", name: str) -> int:
+def next_version(library: Any, name: str) -> int:
     """One more than the highest version `name` ever had (1 for a new name)."""
     return max((m.version for m in library.history(name)), default=0) + 1
 
 
-def _take_version(library: "Library", module: Module) -> None:
+def _take_version(library: Any, module: Module) -> None:
     module.version = next_version(library, module.name)
     module.status = "active"
     module.created_at = module.created_at or time.time()
 
 
-def apply_version(library: "Library", candidate: Module, vector: list[float], head: Head,
+def apply_version(library: Any, candidate: Module, vector: list[float], head: Head,
                   program: str) -> bool:
     """Store `candidate` if the name still stands where it was verified; False: it moved."""
     if library.conn.server:
@@ -240,7 +237,7 @@ def apply_version(library: "Library", candidate: Module, vector: list[float], he
         return True
 
 
-def remove(library: "Library", name: str, force: bool) -> list[str]:
+def remove(library: Any, name: str, force: bool) -> list[str]:
     """`Library.remove`: mark the active `name` pruned, unless others need it (or `force`)."""
     with library.write_transaction():
         module = library.get(name)
@@ -255,7 +252,7 @@ def remove(library: "Library", name: str, force: bool) -> list[str]:
         return broken
 
 
-def revive(library: "Library", module: Module) -> None:
+def revive(library: Any, module: Module) -> None:
     """`Library.revive`: make a pruned module active again; on a server, by claiming a slot."""
     with library.write_transaction():
         head = library.head(module.name)
@@ -274,3 +271,18 @@ def revive(library: "Library", module: Module) -> None:
                             "revive"):
             raise StoreError(f"{module.name} was stored by another writer meanwhile; it was "
                              "not revived")
+
+
+def set_statuses(library: Any, statuses: dict[str, str], delete: list[str]) -> None:
+    """`Library.set_statuses`: set statuses by id in one write, then delete `delete`."""
+    allowed = {"active", "superseded", "pruned"}
+    if set(statuses.values()) - allowed:
+        raise StoreError(f"unknown status in {sorted(set(statuses.values()))}; "
+                         f"use {sorted(allowed)}")
+    with library.conn.write():  # the generation bump makes every reader reload its index
+        if statuses:
+            ids = list(statuses)
+            library.modules.update(ids=ids, metadatas=[{"status": statuses[i]} for i in ids])
+        if delete:
+            library.modules.delete(ids=list(delete))
+        library.forget_index()
