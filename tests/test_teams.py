@@ -207,3 +207,32 @@ def test_the_scripted_llm_answers_through_the_real_hook(tmp_path):
                           timeout=300)
     assert done.returncode == 0, done.stderr
     assert "x + 100" in json.loads(done.stdout)["program"]
+
+
+def test_shards_of_one_batch_on_one_server_keep_every_meaning(tmp_path, embedder,
+                                                              chroma_server):
+    """`--shard 1/2` and `--shard 2/2` of one task file run at once against one server, each
+    with its own results file: every task is solved once across the shards and no verified
+    behaviour is lost or superseded untested."""
+    tasks = tmp_path / "tasks.jsonl"
+    tasks.write_text("".join(json.dumps({"id": word, "prompt": f"Compute val, the {word} way.",
+                                         "tests": tests, "entry_point": "val"}) + "\n"
+                             for word, (_, tests) in MEANINGS.items()))
+    env = scripted_env(tmp_path)
+    procs = [subprocess.Popen([sys.executable, "-m", "agentlib", "solve", "--file", str(tasks),
+                               "--out", str(tmp_path / f"results-{i}.jsonl"), "--shard",
+                               f"{i}/2", "--library", chroma_server.url], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+             for i in (1, 2)]
+    for proc in procs:
+        _, err = proc.communicate(timeout=600)
+        assert proc.returncode == 0 and "Traceback" not in err, err[-3000:]
+    records = [json.loads(line) for i in (1, 2)
+               for line in (tmp_path / f"results-{i}.jsonl").read_text().splitlines()]
+    assert sorted(r["id"] for r in records) == sorted(MEANINGS)
+    assert all(r["status"] == "solved" for r in records)
+    library = Library(chroma_server.url, embedder)
+    try:
+        assert_no_behaviour_lost(library, {w: tests for w, (_, tests) in MEANINGS.items()})
+    finally:
+        library.close()

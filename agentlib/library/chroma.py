@@ -106,6 +106,9 @@ class Connection:
             self.path / ".agentlib.lock", f"the write lock of the library at {self.path}",
             error=LibraryLocked, setting="lock_timeout_s, env AGENTLIB_LOCK_TIMEOUT_S")
         self._depth = 0
+        self.suspect = False
+        """A Chroma write failed under this write: keep the marker, so the next writer or
+        opener checks the vector index (set by `persist.guarded`)."""
         self.seen_generation = self.generation()
         self.client = self._open_client()
         self._collections: dict[str, Any] = {}
@@ -378,6 +381,8 @@ class Connection:
                     self._depth -= 1
                     if bump:
                         self._bump()
-                    self._dirty_marker.unlink(missing_ok=True)
+                    if not self.suspect:
+                        self._dirty_marker.unlink(missing_ok=True)
+                    self.suspect = False
             finally:
                 self.lock.release()

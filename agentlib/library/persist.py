@@ -83,6 +83,7 @@ def guarded(library: Any, write: Callable[[], object], metas: list[dict],
                                  "stored record is not stored twice)") from exc
     except Exception as exc:  # noqa: BLE001 - what happened is read back, then reported
         failure = exc
+        library.conn.suspect = True
     if _landed(library, metas, keys):
         log.warning("the library at %s reported an error (%s: %s) but the %d record(s) "
                     "were stored", library.location, type(failure).__name__, failure,
