@@ -90,3 +90,30 @@ def test_a_chroma_server_killed_mid_batch_gives_error_lines_then_resume_finishes
     assert sorted(r["id"] for r in records) == sorted(t.id for t in STREAM)
     assert all(r["status"] == "solved" for r in records)
     print(f"{len(down)} task(s) hit the outage; --resume solved them")
+
+
+def test_a_frozen_library_server_times_out_each_request_then_says_so(chroma_server, embedder):
+    """A library server that stops answering (SIGSTOP) fails each request after
+    `server_timeout_s`, retried `server_retries` times, with a LibraryUnavailable that says
+    where and what to check — not a hang."""
+    import signal
+
+    import pytest
+
+    from agentlib.library.remote import LibraryUnavailable, Patience
+    from agentlib.library.store import Library
+
+    library = Library(chroma_server.url, embedder,
+                      patience=Patience(server_timeout_s=0.5, server_retries=1,
+                                        server_backoff_s=0.1))
+    assert library.list() == []
+    os.kill(chroma_server.proc.pid, signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        with pytest.raises(LibraryUnavailable, match=r"did not answer .* in 2 tries"):
+            library.list()
+        elapsed = time.monotonic() - start
+    finally:
+        os.kill(chroma_server.proc.pid, signal.SIGCONT)
+    assert 1.0 <= elapsed < 10
+    assert library.list() == []  # the same client goes on once the server answers again

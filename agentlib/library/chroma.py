@@ -134,9 +134,10 @@ class Connection:
         if (self.path / "chroma.sqlite3").exists():
             try:
                 return self._persistent(self.path)
-            except Exception:  # noqa: BLE001 - re-raised unless the disk is full
+            except Exception as exc:  # noqa: BLE001 - reported unless the disk is full
                 if not _low_space(self.path):
-                    raise
+                    raise StoreError(f"Chroma cannot open the library at {self.path}: "
+                                     f"{type(exc).__name__}: {exc}") from exc
                 self.read_only = "the disk is full"
                 return self._open_copy()
         # a new library: Chroma creates its tables on first open, and two processes doing
