@@ -27,7 +27,6 @@ from agentlib.library.writes import (
     MAX_ROUNDS,
     Check,
     next_version,
-    program_of,
     same_program,
     sandbox_check,
 )
@@ -98,8 +97,9 @@ def commit_new(library: Any, modules: list[Module], vectors: list[list[float]],
             return refused
         by_id = {modules[i].id: i for i in todo}
         todo = [by_id[module_id_] for module_id_ in stale]
+        batch = {modules[i].name: modules[i] for i in todo if modules[i].status == "active"}
         for i in todo:  # verify again, outside the lock, against the library as it is now
-            program = program_of(library, modules[i])
+            program = _program(library, modules[i], batch)
             if program is None or not check(program, modules[i].tests):
                 refused[modules[i].id] = "fails its tests with the library as it is now"
             programs[i] = program
@@ -109,14 +109,33 @@ def commit_new(library: Any, modules: list[Module], vectors: list[list[float]],
     return refused
 
 
+CHUNK = 1000
+"""Ids or names per Chroma query (one query with too many fails past SQLite's limit)."""
+
+
+def _active(library: Any, names: set[str]) -> list[Module]:
+    ordered = sorted(names)
+    return [m for start in range(0, len(ordered), CHUNK)
+            for m in library.active_modules(set(ordered[start:start + CHUNK]))]
+
+
+def _program(library: Any, module: Module, batch: dict[str, Module]) -> str | None:
+    """The module's program, its dependencies taken from `batch` first, then the library."""
+    try:
+        return program_source(module_closure(module, lambda n: batch.get(n) or library.get(n)))
+    except DependencyError:
+        return None
+
+
 def _admissible(library: Any, modules: list[Module],
                 refused: dict[str, str]) -> dict[str, Module]:
     """The modules that may be stored now, by id: not stored yet, an active one under a name
     not active, every dependency active or admitted with them."""
     ids = [m.id for m in modules]
-    stored = set(library.modules.get(ids=ids, include=[])["ids"]) if ids else set()
-    names = {m.name for m in modules if m.status == "active"}
-    active = {m.name: m.id for m in library.active_modules(names)}
+    stored = {i for start in range(0, len(ids), CHUNK)
+              for i in library.modules.get(ids=ids[start:start + CHUNK], include=[])["ids"]}
+    active = {m.name: m.id for m in _active(library, {m.name for m in modules
+                                                      if m.status == "active"})}
     chosen: dict[str, Module] = {}
     taken: set[str] = set()
     for module in modules:
@@ -131,7 +150,7 @@ def _admissible(library: Any, modules: list[Module],
             chosen[module.id] = module
             taken |= {module.name} if module.status == "active" else set()
     deps = {d for m in chosen.values() for d in m.dependencies}
-    library_names = {m.name for m in library.active_modules(deps)}
+    library_names = {m.name for m in _active(library, deps)}
     while True:  # a module whose dependency is refused is refused too
         names = library_names | {m.name for m in chosen.values() if m.status == "active"}
         bad = [m for m in chosen.values() if not set(m.dependencies) <= names - {m.name}]
@@ -147,19 +166,11 @@ def _stale(library: Any, chosen: dict[str, Module], programs: dict[str, str | No
            ) -> set[str]:
     """Ids whose program changed since it was verified, and those that need them."""
     batch = {m.name: m for m in chosen.values() if m.status == "active"}
-
-    def resolve(name: str) -> Module | None:
-        return batch.get(name) or library.get(name)
-
     stale = set()
     for module in chosen.values():
         if programs.get(module.id) is None:
             continue
-        try:
-            program = program_source(module_closure(module, resolve))
-        except DependencyError:
-            program = None
-        if not same_program(program, programs[module.id]):
+        if not same_program(_program(library, module, batch), programs[module.id]):
             stale.add(module.id)
     while True:
         names = {chosen[i].name for i in stale}
