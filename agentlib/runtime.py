@@ -162,10 +162,11 @@ class Runtime:
         `check_embedder=False` opens a library embedded by another model (to reindex it);
         `create=False` refuses (StoreError) a directory that holds no library yet.
         """
+        from agentlib.library.remote import Patience
         from agentlib.library.store import Library
 
         return Library(self.settings.store, self.embedder(), check_embedder=check_embedder,
-                       create=create)
+                       create=create, patience=Patience.from_settings(self.settings))
 
     @property
     def limits(self) -> "Limits":

@@ -48,10 +48,38 @@ def embedder():
 
 @pytest.fixture
 def library(tmp_path, embedder):
-    """An empty real Chroma library in tmp_path."""
+    """An empty real Chroma library in tmp_path, closed afterwards."""
     from agentlib.library.store import Library
 
-    return Library(str(tmp_path / "store"), embedder)
+    opened = Library(str(tmp_path / "store"), embedder)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(autouse=True)
+def close_libraries():
+    """Close every Chroma client a test opened (each holds ~11 file descriptors)."""
+    yield
+    from agentlib.library.store import close_all
+
+    close_all()
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real Chroma server (`chroma run`) on a free loopback port, killed afterwards; yields
+    its `servers.ChromaServer` (`.url`, `.kill()`, `.start()`)."""
+    from servers import ChromaServer
+
+    server = ChromaServer(tmp_path / "server-data", tmp_path / "chroma.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        from agentlib.library.store import close_all
+
+        close_all()  # before the server goes: closing flushes pending counters
+        server.stop()
 
 
 @pytest.fixture

@@ -91,14 +91,40 @@ class Agent:
             state = _run(graph, initial, context, config, on_step)
         else:
             config["configurable"] = {"thread_id": thread_id or task.id or uuid.uuid4().hex}
-            snapshot = graph.get_state(config)
-            if snapshot.values and not snapshot.next:
-                state = snapshot.values  # finished before a crash: not redone
-            elif snapshot.values:
-                state = _run(graph, None, context, config, on_step)  # continue
-            else:
-                state = _run(graph, initial, context, config, on_step)
+            state = self._resume(graph, initial, context, config, on_step)
+        self._flush_counters()
         return result(task, entry, state, time.monotonic() - start)
+
+    @staticmethod
+    def _resume(graph: Any, initial: dict[str, Any], context: Any, config: dict[str, Any],
+                on_step: Callable[[str, dict[str, Any]], None] | None) -> dict[str, Any]:
+        """Run a checkpointed task: finish it from its last checkpoint, or start it.
+
+        A graph has finished only when its last checkpoint has no task left to run. `next`
+        is not the test: it lists only tasks without writes, and a run killed after a step's
+        writes were saved but before the next checkpoint has `next == ()` with a task still
+        pending (`tasks`); that one must run on.
+        """
+        snapshot = graph.get_state(config)
+        if snapshot.values and not snapshot.tasks:
+            return snapshot.values  # finished before a crash: not redone
+        if snapshot.tasks:
+            return _run(graph, None, context, config, on_step)  # continue
+        return _run(graph, initial, context, config, on_step)
+
+    def _flush_counters(self) -> None:
+        """Write the usage counters this solve gathered (one write); a failure keeps them
+        pending for the next solve or the process's exit."""
+        library = self.library
+        if library is None:
+            return
+        try:
+            library.flush_counters()
+        except AgentlibError as exc:
+            import logging
+
+            logging.getLogger("agentlib.library").warning(
+                "usage counters not written yet: %s", exc)
 
 
 def _run(graph: Any, initial: Any, context: Any, config: dict[str, Any],

@@ -141,11 +141,14 @@ def check(
     run_tests: Annotated[bool, typer.Option(
         "--run-tests", help="Also re-run every active module's stored tests in the sandbox.")]
     = False,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="First remove what killed processes left: partial collections of a "
+                         "killed reindex, unfinished claims on a server.")] = False,
     library: LibraryOpt = None,
 ) -> None:
     """Verify the library: whole records, embeddings, dependencies (and tests); exit 1 if not."""
     lib = open_library_at(library, create=False)
-    problems = lib.check(run_tests=run_tests)
+    problems = lib.check(run_tests=run_tests, repair=repair)
     if problems:
         err = Console(stderr=True)
         err.print(f"[bold red]{len(problems)} problem(s)[/] in {lib.location}:", highlight=False)
