@@ -150,7 +150,9 @@ def lessons_misled(state: SolveState) -> bool:
             and not tried[0].modules_shown)
 
 
-def route_after_reuse(state: SolveState) -> Literal["finish", "generate"]:
+def route_after_reuse(state: SolveState, runtime: Runtime[SolveContext]
+                      ) -> Literal["finish", "generate"]:
+    cross_check_mode(runtime.context.settings.cross_check)  # a bad setting fails before a call
     return "finish" if reused(state) is not None else "generate"
 
 
