@@ -49,7 +49,7 @@ def _carried(previous: dict[str, Any]) -> Evidence | None:
 
 def reverify_module(runtime: "Runtime", module: Module, llm: Any = None) -> Reverified:
     """Re-run `module`'s tests and checks (and with `llm` the comparison); store the record."""
-    from agentlib.library.verification import set_verification
+    from agentlib.library.verified import set_verification
 
     library = runtime.library
     assert library is not None
