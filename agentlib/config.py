@@ -57,6 +57,9 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
                 "Generate + repair attempts before giving up."),
     SettingSpec("repair_temperature", "AGENTLIB_REPAIR_TEMPERATURE", float, 0.7,
                 "Sampling temperature of repairs (0: greedy); seeded per attempt."),
+    SettingSpec("cross_check", "AGENTLIB_CROSS_CHECK", str, "weak",
+                "When a candidate that passed its tests is compared with one independent "
+                "implementation: weak (only when the tests are weak), always, never."),
     SettingSpec("top_k", "AGENTLIB_TOP_K", int, 5,
                 "Library modules retrieved per task (all are tried for reuse)."),
     SettingSpec("module_max_distance", "AGENTLIB_MODULE_MAX_DISTANCE", float, 0.6,
@@ -179,6 +182,8 @@ class Settings:
     """Generate + repair attempts before giving up."""
     repair_temperature: float = _default("repair_temperature")
     """Sampling temperature of repairs (0: greedy); seeded per attempt."""
+    cross_check: str = _default("cross_check")
+    """Compare a candidate with an independent implementation: weak | always | never."""
     top_k: int = _default("top_k")
     """Library modules retrieved per task (all are tried for reuse)."""
     module_max_distance: float = _default("module_max_distance")

@@ -31,7 +31,9 @@ from agentlib.library.locking import LockHeld, OwnedLock
 
 ALLOWED_TYPES = [("agentlib.model", name) for name in (
     "Task", "TestCase", "TestResult", "Verdict", "Module", "Attempt", "TraceStep", "Insight",
-    "Reply", "Rejection", "Hit", "Fallback")]
+    "Reply", "Rejection", "Hit", "Fallback", "Check")] + [
+    ("agentlib.agent.state", "CrossCheck"), ("agentlib.verify.evidence", "Evidence"),
+    ("agentlib.verify.evidence", "Counterexample")]
 
 
 @dataclass

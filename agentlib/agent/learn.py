@@ -11,6 +11,7 @@ from langgraph.runtime import Runtime
 
 from agentlib.agent import prompts
 from agentlib.agent.context import SolveContext
+from agentlib.agent.cross_check import module_verification
 from agentlib.agent.policy import lessons_helped, lessons_misled
 from agentlib.agent.requests import failures
 from agentlib.agent.retrieve import search_text, step
@@ -46,7 +47,7 @@ def store(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
         docstring=docstring(source, name), tests=[t.source for t in task.tests],
         dependencies=list(attempt.dependencies), task_prompt=task.prompt,
         task_id=task.id, backend=ctx.settings.llm, model=llm.name if llm else "",
-        created_at=time.time())
+        created_at=time.time(), verification=module_verification(state).to_dict())
 
     def check(program: str, tests: list[str]) -> bool:
         return run_sandbox(program, [TestCase(t) for t in tests], ctx.limits).passed

@@ -8,10 +8,18 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agentlib.agent.state import SolveState, llm_attempts, reused, solved
+from langgraph.runtime import Runtime
+
+from agentlib.agent.context import SolveContext
+from agentlib.agent.state import SolveState, last_attempt, llm_attempts, reused, solved
+from agentlib.config import ConfigError
 from agentlib.model import Attempt, AttemptKind
 
 RetryKind = Literal["repair", "retry", "restart"]
+CrossCheckMode = Literal["weak", "always", "never"]
+CROSS_CHECK_MODES: tuple[CrossCheckMode, ...] = ("weak", "always", "never")
+INDEPENDENT_SEED = 1009
+"""The seed of the independent implementation (attempts are seeded 1, 2, …)."""
 
 
 @dataclass(frozen=True)
@@ -69,14 +77,63 @@ def sampling(kind: AttemptKind, attempts_before: int, temperature: float) -> Sam
     return Sampling(temperature=temperature, seed=attempts_before)
 
 
+def independent_sampling(temperature: float) -> Sampling:
+    """The sampling of the independent implementation: at `temperature` (the
+    `repair_temperature` setting; 0: greedy) with a seed of its own, so it is not the
+    greedy first answer again."""
+    return Sampling(temperature=temperature, seed=INDEPENDENT_SEED) if temperature > 0 \
+        else Sampling()
+
+
+def cross_check_mode(value: str) -> CrossCheckMode:
+    """The `cross_check` setting, checked."""
+    if value not in CROSS_CHECK_MODES:
+        raise ConfigError(f"setting cross_check must be one of {', '.join(CROSS_CHECK_MODES)}, "
+                          f"not {value!r} (AGENTLIB_CROSS_CHECK or cross_check in config.toml)")
+    return value  # type: ignore[return-value]
+
+
+def cross_check_due(state: SolveState, mode: CrossCheckMode) -> bool:
+    """Compare the candidate that just passed its tests and checks with an independent
+    implementation (the `cross_check` node).
+
+    - the first time: with `always`; with `weak` (the default) only when the task's tests are
+      weak evidence (`verify.tests_are_weak`: few distinct inputs, or one result); never with
+      `never`. Reuse never gets here (a reused module is not validated again);
+    - once more after a counterexample repair changed the candidate: the same independent
+      implementation, no new call. A repair that kept the candidate is not compared again.
+    """
+    from agentlib.verify.record import tests_are_weak
+
+    checked = state.get("cross_check")
+    if checked is None:
+        return mode == "always" or (mode == "weak" and tests_are_weak(
+            state["task"].tests, state["entry_point"]))
+    last = last_attempt(state)
+    return (checked.evidence is not None and checked.evidence.reference_passed
+            and checked.comparisons < 2 and last is not None and last.program != checked.compared)
+
+
+def counterexample_due(state: SolveState) -> bool:
+    """Repair with a counterexample: the independent implementation disagreed on some input,
+    no counterexample repair was asked yet (one per task), and attempts are left."""
+    checked = state.get("cross_check")
+    if checked is None or checked.evidence is None or not checked.evidence.counterexamples:
+        return False
+    tried = llm_attempts(state)
+    return (not any(a.kind == "counterexample" for a in tried)
+            and len(tried) < state["max_attempts"])
+
+
 def reflects_after_store(attempts: list[Attempt]) -> bool:
     """Reflect on a task solved only after a failure the model fixed.
 
     Not when the plain retry passed: the same prompt without the library's modules and
     lessons passed at once, so the failure came from what was shown, not from a mistake of
     programming (the lessons written from such pairs were generic, and each cost a call).
+    A counterexample repair is not such a failure (the candidate had passed its tests).
     """
-    tried = [a for a in attempts if a.kind != "reuse"]
+    tried = [a for a in attempts if a.kind not in ("reuse", "counterexample")]
     return len(tried) > 1 and tried[-1].kind != "retry"
 
 
@@ -93,17 +150,24 @@ def lessons_misled(state: SolveState) -> bool:
             and not tried[0].modules_shown)
 
 
-def route_after_reuse(state: SolveState) -> Literal["finish", "generate"]:
+def route_after_reuse(state: SolveState, runtime: Runtime[SolveContext]
+                      ) -> Literal["finish", "generate"]:
+    cross_check_mode(runtime.context.settings.cross_check)  # a bad setting fails before a call
     return "finish" if reused(state) is not None else "generate"
 
 
-def route_after_validate(state: SolveState) -> Literal["store", "reflect", "repair", "retry",
-                                                       "restart"]:
+def route_after_validate(state: SolveState, runtime: Runtime[SolveContext]) -> Literal[
+        "cross_check", "store", "reflect", "repair", "retry", "restart"]:
     if solved(state):
-        return "store"
+        mode = cross_check_mode(runtime.context.settings.cross_check)
+        return "cross_check" if cross_check_due(state, mode) else "store"
     if len(llm_attempts(state)) >= state["max_attempts"]:
         return "reflect"
     return next_kind(state["attempts"])
+
+
+def route_after_cross_check(state: SolveState) -> Literal["counterexample", "store"]:
+    return "counterexample" if counterexample_due(state) else "store"
 
 
 def route_after_store(state: SolveState) -> Literal["reflect", "finish"]:

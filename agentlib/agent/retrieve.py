@@ -106,6 +106,9 @@ def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, An
     for module in retrieved:
         ctx.library.update_counters(module.id, times_retrieved=1)
     outcomes = [(m, p, v) for m, p, v in outcomes if v is not None]
+    # Among the modules that pass, a confirmed one first (nearest first otherwise).
+    outcomes.sort(key=lambda o: not (o[2].passed
+                                     and o[0].verification.get("status") == "confirmed"))
     for module, program, verdict in outcomes:
         if verdict.passed:
             how = "reused"

@@ -184,6 +184,15 @@ def import_jsonl(library: "Library", path: Path) -> ImportReport:
     return report
 
 
+def verification_note(module: Module) -> str:
+    """How the module was verified, as comment lines (`# VERIFICATION: …`)."""
+    from agentlib.verify.summary import summary, warnings_of
+
+    lines = [f"VERIFICATION: {summary(module.verification)}"]
+    lines += [f"  warning: {w}" for w in warnings_of(module.verification)]
+    return "".join("# " + " ".join(line.split()) + "\n" for line in lines)
+
+
 def export_package(library: "Library", directory: Path, package: str = "agentlib_modules",
                    version: str = "0.1.0", *, overwrite: bool = False) -> int:
     """Write an installable package of the active modules with a pytest file of their tests.
@@ -225,6 +234,7 @@ def export_package(library: "Library", directory: Path, package: str = "agentlib
     for module in modules:
         imports = "".join(f"from {package}.{dep} import {dep}\n" for dep in module.dependencies)
         header = f'"""{module.name}: verified by agentlib (task {module.task_id or "-"})."""\n'
+        header += verification_note(module)
         (root / f"{module.name}.py").write_text(
             header + "\n" + imports + ("\n\n" if imports else "") + module.source.strip() + "\n")
     (root / "__init__.py").write_text(
