@@ -30,15 +30,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from agentlib.errors import StoreError, UsageError
+from agentlib.errors import StoreError
+from agentlib.library.location import check_directory, check_location, low_space
 from agentlib.library.locking import LockHeld, OwnedLock
 from agentlib.library.remote import Patience
 
 MODULES = "modules"
 INSIGHTS = "insights"
 REINDEX_SUFFIX = "-reindex"
-LOW_SPACE_BYTES = 1 << 20
-"""Below this much free space a library whose client cannot open counts as on a full disk."""
 
 # Chosen with `agentlib bench store` (see agentlib/bench/store.py): Chroma's defaults
 # (M=16, ef=100) gave recall@5 of 0.56-0.82 at 10k random vectors; these give >= 0.99.
@@ -63,29 +62,17 @@ def connect(location: str, patience: Patience | None = None, *,
 
     `create=False` refuses a directory that holds no library yet instead of making one.
     """
-    if "://" in location and not is_server(location):
-        raise UsageError(f"library location {location!r}: only http:// and https:// servers "
-                         "or a directory are supported (set --library / AGENTLIB_STORE)")
+    check_location(location)
     key = location if is_server(location) else str(Path(location).expanduser().resolve())
     with _HANDLES_LOCK:
         if key not in _HANDLES:
             if not is_server(location):
-                _check_directory(Path(key), location, create)
+                check_directory(Path(key), location, create)
             _HANDLES[key] = Connection(location, key, patience or Patience())
         elif patience is not None:
             _HANDLES[key].patience = patience
         _HANDLES[key].users += 1
         return _HANDLES[key]
-
-
-def _check_directory(path: Path, location: str, create: bool) -> None:
-    if path.exists() and not path.is_dir():
-        raise StoreError(f"library location {location} is a file, not a library directory; "
-                         "give a directory (--library / AGENTLIB_STORE)")
-    if not create and not (path / "chroma.sqlite3").is_file():
-        what = "holds no library" if path.exists() else "does not exist"
-        raise StoreError(f"library {location} {what}; check --library / AGENTLIB_STORE "
-                         "(`agentlib solve` creates a library on its first task)")
 
 
 def close_all() -> None:
@@ -95,14 +82,6 @@ def close_all() -> None:
         _HANDLES.clear()
     for conn in connections:
         conn.close()
-
-
-def _low_space(path: Path) -> bool:
-    try:
-        st = os.statvfs(path)
-    except OSError:
-        return False
-    return st.f_bavail * st.f_frsize < LOW_SPACE_BYTES
 
 
 class Connection:
@@ -154,7 +133,7 @@ class Connection:
             try:
                 return self._persistent(self.path)
             except Exception as exc:  # noqa: BLE001 - reported unless the disk is full
-                if not _low_space(self.path):
+                if not low_space(self.path):
                     raise StoreError(f"Chroma cannot open the library at {self.path}: "
                                      f"{type(exc).__name__}: {exc}") from exc
                 self.read_only = "the disk is full"
