@@ -11,9 +11,10 @@ from typing import Any
 
 from agentlib.code import module_id
 from agentlib.library.chroma import fetch_all
+from agentlib.library.records import SHOWN_COUNTERS
 from agentlib.model import Insight, Module
 
-_REQUIRED = {f.name for f in fields(Module)}
+_REQUIRED = {f.name for f in fields(Module)} - set(SHOWN_COUNTERS)
 _INSIGHT_REQUIRED = {f.name for f in fields(Insight)}
 
 

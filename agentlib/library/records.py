@@ -9,6 +9,9 @@ from typing import Any
 from agentlib.model import Module
 
 _JSON_FIELDS = ("tests", "dependencies")
+SHOWN_COUNTERS = ("times_shown", "times_shown_passed", "times_shown_failed",
+                  "times_shown_called")
+"""Counters added after the first libraries were written: a record without them reads 0."""
 
 
 def to_metadata(module: Module) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from agentlib.library.chroma import (
     where_clause,
 )
 from agentlib.library.exact import EXACT_MAX_RECORDS, ExactIndex
-from agentlib.library.records import from_metadata, to_metadata
+from agentlib.library.records import SHOWN_COUNTERS, from_metadata, to_metadata
 from agentlib.library.text import embedding_text
 from agentlib.model import Module
 
@@ -278,8 +278,10 @@ class Library:
         return {meta["name"] for meta in got["metadatas"]}
 
     def update_counters(self, module_id: str, **increments: int) -> None:
-        """Add to a module's counters (times_retrieved, times_reused, times_failed)."""
-        allowed = {"times_retrieved", "times_reused", "times_failed"}
+        """Add to a module's counters (times_retrieved, times_reused, times_failed, and the
+        first attempts that showed it: times_shown, times_shown_passed, times_shown_failed,
+        times_shown_called)."""
+        allowed = {"times_retrieved", "times_reused", "times_failed", *SHOWN_COUNTERS}
         if set(increments) - allowed:
             raise StoreError(f"unknown counter(s) {sorted(set(increments) - allowed)}; "
                              f"use {sorted(allowed)}")
