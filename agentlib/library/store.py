@@ -278,9 +278,7 @@ class Library:
         return {meta["name"] for meta in got["metadatas"]}
 
     def update_counters(self, module_id: str, **increments: int) -> None:
-        """Add to a module's counters (times_retrieved, times_reused, times_failed, and the
-        first attempts that showed it: times_shown, times_shown_passed, times_shown_failed,
-        times_shown_called)."""
+        """Add to a module's counters (times_retrieved, _reused, _failed, and SHOWN_COUNTERS)."""
         allowed = {"times_retrieved", "times_reused", "times_failed", *SHOWN_COUNTERS}
         if set(increments) - allowed:
             raise StoreError(f"unknown counter(s) {sorted(set(increments) - allowed)}; "
