@@ -120,9 +120,19 @@ def reflect(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]
 
 
 def finish(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
-    """Count the shown insights: retrieved, helped (`policy.lessons_helped`), misled without
-    a reflection to blame them (`policy.lessons_misled`)."""
+    """Count what the first attempt was shown: each module's showing and how the attempt went
+    (the evidence of `policy.modules_to_show`); the insights retrieved, helped
+    (`policy.lessons_helped`), misled without a reflection to blame them
+    (`policy.lessons_misled`)."""
     ctx = runtime.context
+    first = next(iter(llm_attempts(state)), None)
+    if ctx.library is not None and first is not None and first.modules_shown:
+        ids = {h.module.name: h.module.id for h in state.get("hits") or []}
+        for name in first.modules_shown:
+            ctx.library.update_counters(
+                ids[name], times_shown=1, times_shown_passed=int(first.passed),
+                times_shown_failed=int(not first.passed),
+                times_shown_called=int(name in first.dependencies))
     shown = state.get("insights") or []
     if ctx.library is not None and shown:
         helped, misled = lessons_helped(state), lessons_misled(state)

@@ -1,10 +1,12 @@
-"""The agent's policy: what to ask after a failure, how to sample it, where the graph goes.
+"""The agent's policy: what the prompt shows of the library, what to ask after a failure, how
+to sample it, where the graph goes.
 
 Each rule the README describes is one function here; the graph's routers call them.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -13,7 +15,7 @@ from langgraph.runtime import Runtime
 from agentlib.agent.context import SolveContext
 from agentlib.agent.state import SolveState, last_attempt, llm_attempts, reused, solved
 from agentlib.config import ConfigError
-from agentlib.model import Attempt, AttemptKind
+from agentlib.model import Attempt, AttemptKind, Hit, Insight, Module, Task
 
 RetryKind = Literal["repair", "retry", "restart"]
 CrossCheckMode = Literal["weak", "always", "never"]
@@ -148,6 +150,57 @@ def lessons_misled(state: SolveState) -> bool:
     tried = llm_attempts(state)
     return (solved(state) and len(tried) == 2 and tried[-1].kind == "retry"
             and not tried[0].modules_shown)
+
+
+MISLEAD_EVIDENCE = 2
+"""First attempts that must have failed with a module in view before it can be hidden."""
+UNUSED_AFTER = 4
+"""Prompts a module may appear in, never called, before it is hidden."""
+
+
+def module_misleads(module: Module) -> bool:
+    """The module's record says it misleads: first attempts that saw it failed at least
+    MISLEAD_EVIDENCE times, and more often than they passed. (No record yet: it does not.)"""
+    return (module.times_shown_failed >= MISLEAD_EVIDENCE
+            and module.times_shown_failed > module.times_shown_passed)
+
+
+def module_unused(module: Module) -> bool:
+    """The model does not call it: UNUSED_AFTER prompts showed it, and no first attempt
+    called it (on the tuning stream, distance and names did not tell which modules the model
+    would call; its own record does)."""
+    return module.times_shown >= UNUSED_AFTER and module.times_shown_called == 0
+
+
+def named_by_task(module: Module, task: Task) -> bool:
+    """The task's text or tests name the module: it is shown whatever its record says."""
+    pattern = re.compile(rf"\b{re.escape(module.name)}\b")
+    return any(pattern.search(text) for text in [task.prompt, *(t.source for t in task.tests)])
+
+
+def hidden_reason(module: Module, task: Task) -> str | None:
+    """Why a module near enough to show is left out of the prompt (None: it is shown)."""
+    if named_by_task(module, task):
+        return None
+    if module_misleads(module):
+        return (f"first attempts with it in view failed {module.times_shown_failed}, "
+                f"passed {module.times_shown_passed}")
+    if module_unused(module):
+        return f"shown {module.times_shown} times, never called"
+    return None
+
+
+def modules_to_show(hits: list[Hit], task: Task, max_distance: float) -> list[Module]:
+    """The modules the first attempt's prompt shows, nearest first: within `max_distance`
+    (the `module_max_distance` setting) and not hidden by their record (`hidden_reason`).
+    Hidden modules are still tried for reuse, and the model may still call them."""
+    return [h.module for h in hits
+            if h.distance <= max_distance and hidden_reason(h.module, task) is None]
+
+
+def insight_misleads(insight: Insight) -> bool:
+    """A lesson that misled more often than it helped is not shown (no record: it is)."""
+    return insight.misled > insight.helped
 
 
 def route_after_reuse(state: SolveState, runtime: Runtime[SolveContext]

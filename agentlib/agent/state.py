@@ -94,6 +94,7 @@ def replies(state: SolveState) -> list[Reply]:
     return found + ([reflection] if reflection is not None else [])
 
 
-def shown_modules(state: SolveState, max_distance: float) -> list[Module]:
-    """The retrieved modules close enough to the task to show to the model."""
+def near_modules(state: SolveState, max_distance: float) -> list[Module]:
+    """The retrieved modules within `max_distance` of the task (of these, the prompt shows
+    the ones `policy.modules_to_show` keeps)."""
     return [h.module for h in state.get("hits") or [] if h.distance <= max_distance]

@@ -10,10 +10,10 @@ from dataclasses import fields
 from typing import Any
 
 from agentlib.code import module_id
-from agentlib.library.records import fetch_all
+from agentlib.library.records import LATER_FIELDS, fetch_all
 from agentlib.model import Insight, Module
 
-_REQUIRED = {f.name for f in fields(Module)}
+_REQUIRED = {f.name for f in fields(Module)} - set(LATER_FIELDS)
 _INSIGHT_REQUIRED = {f.name for f in fields(Insight)}
 
 

@@ -13,6 +13,11 @@ if TYPE_CHECKING:
     from agentlib.library.chroma import Connection
 
 _JSON_FIELDS = {"tests": "[]", "dependencies": "[]", "verification": "{}"}
+SHOWN_COUNTERS = ("times_shown", "times_shown_passed", "times_shown_failed",
+                  "times_shown_called")
+LATER_FIELDS = (*SHOWN_COUNTERS, "verification")
+"""Fields added after the first libraries were written: a record without them reads the
+default."""
 
 
 def to_metadata(module: Module) -> dict[str, Any]:

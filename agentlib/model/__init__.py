@@ -106,6 +106,14 @@ class Module:
     times_retrieved: int = 0
     times_reused: int = 0
     times_failed: int = 0
+    times_shown: int = 0
+    """Solves whose first LLM attempt had it in the prompt."""
+    times_shown_passed: int = 0
+    """Of those, the first attempts that passed the task's tests."""
+    times_shown_failed: int = 0
+    """Of those, the first attempts that failed (or were rejected)."""
+    times_shown_called: int = 0
+    """Of those, the first attempts whose candidate called it."""
     verification: dict[str, Any] = field(default_factory=dict)
     """How it was verified (`agentlib.verify.Verification.to_dict()`: tests passed, generated
     inputs agreed with an independent implementation, checks run, warnings, status
