@@ -57,6 +57,13 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
                 "Generate + repair attempts before giving up."),
     SettingSpec("repair_temperature", "AGENTLIB_REPAIR_TEMPERATURE", float, 0.7,
                 "Sampling temperature of repairs (0: greedy); seeded per attempt."),
+    SettingSpec("propose_tests", "AGENTLIB_PROPOSE_TESTS", bool, True,
+                "A task with neither tests nor examples: the model proposes tests and the "
+                "module is stored unconfirmed (false: such a task is refused)."),
+    SettingSpec("propose_samples", "AGENTLIB_PROPOSE_SAMPLES", int, 3,
+                "Candidates drawn for a task whose tests were proposed, chosen by agreement "
+                "with each other and the tests (the first greedy, the rest at "
+                "repair_temperature)."),
     SettingSpec("top_k", "AGENTLIB_TOP_K", int, 5,
                 "Library modules retrieved per task (all are tried for reuse)."),
     SettingSpec("module_max_distance", "AGENTLIB_MODULE_MAX_DISTANCE", float, 0.6,
@@ -166,6 +173,10 @@ class Settings:
     """Generate + repair attempts before giving up."""
     repair_temperature: float = _default("repair_temperature")
     """Sampling temperature of repairs (0: greedy); seeded per attempt."""
+    propose_tests: bool = _default("propose_tests")
+    """A task with neither tests nor examples: propose tests (False: refuse it)."""
+    propose_samples: int = _default("propose_samples")
+    """Candidates drawn for a task whose tests were proposed, chosen by agreement."""
     top_k: int = _default("top_k")
     """Library modules retrieved per task (all are tried for reuse)."""
     module_max_distance: float = _default("module_max_distance")

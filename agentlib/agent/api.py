@@ -70,15 +70,19 @@ class Agent:
         from agentlib.agent.context import SolveContext
 
         start = time.monotonic()
-        if not task.tests:
-            raise TaskFormatError(f"task {task.id or task.prompt[:40]!r} has no tests")
+        if not task.tests and not self.settings.propose_tests:
+            raise TaskFormatError(
+                f"task {task.id or task.prompt[:40]!r} has no tests and proposing them is off "
+                "(--no-propose, or the propose_tests setting): give tests, or write examples "
+                "in the text such as `f(1) => 2`")
         entry = task.entry_point or infer_entry_point([t.source for t in task.tests])
-        if not entry:
+        if not entry and task.tests:  # without tests, `propose` names the function
             raise TaskFormatError(
                 f"task {task.id or task.prompt[:40]!r}: cannot tell which function the tests "
                 "call; give `entry_point`")
         context = SolveContext(self.runtime, on_token=on_token)
-        initial = {"task": task, "entry_point": entry, "max_attempts": self.settings.attempts,
+        initial = {"task": task, "entry_point": entry or "",
+                   "max_attempts": self.settings.attempts,
                    "attempts": [], "steps": []}
         graph = self._compiled()
         config: dict[str, Any] = {"recursion_limit": 100}
@@ -93,7 +97,7 @@ class Agent:
                 state = graph.invoke(None, context=context, config=config)  # continue
             else:
                 state = graph.invoke(initial, context=context, config=config)
-        return result(task, entry, state, time.monotonic() - start)
+        return result(task, state.get("entry_point") or entry, state, time.monotonic() - start)
 
 
 __all__ = ["Agent", "AgentlibError"]

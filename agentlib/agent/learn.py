@@ -14,11 +14,12 @@ from agentlib.agent.context import SolveContext
 from agentlib.agent.policy import lessons_helped, lessons_misled
 from agentlib.agent.requests import failures
 from agentlib.agent.retrieve import search_text, step
-from agentlib.agent.state import SolveState, last_attempt, llm_attempts, solved
+from agentlib.agent.state import SolveState, last_attempt, llm_attempts, proposed, solved
 from agentlib.code import docstring, module_id, rename_source, signature
 from agentlib.library.insights import insight_text
 from agentlib.model import Attempt, Module, Reply, TestCase
 from agentlib.sandbox import run as run_sandbox
+from agentlib.verify.record import verification
 
 DUPLICATE_DISTANCE = 0.08
 """A lesson this near (cosine) a stored one is the same lesson: merged, not stored."""
@@ -57,7 +58,9 @@ def store(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
         docstring=docstring(source, name), tests=tests,
         dependencies=list(attempt.dependencies), task_prompt=task.prompt,
         task_id=task.id, backend=ctx.settings.llm, model=llm.name if llm else "",
-        created_at=time.time())
+        created_at=time.time(),
+        # the record of how it was verified; for now only where the tests were proposed
+        verification=verification(task.tests, name, []).to_dict() if proposed(state) else {})
     stored = ctx.library.add(module)
     return {"stored": stored, "steps": step("store", f"stored {stored.name} v{stored.version}",
                                             detail, start, state)}

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from agentlib.agent.state import SolveState, llm_attempts, reused, solved
+from agentlib.agent.state import SolveState, llm_attempts, proposed, reused, solved
 from agentlib.model import Attempt, AttemptKind
 
 RetryKind = Literal["repair", "retry", "restart"]
@@ -69,6 +69,15 @@ def sampling(kind: AttemptKind, attempts_before: int, temperature: float) -> Sam
     return Sampling(temperature=temperature, seed=attempts_before)
 
 
+def sample_sampling(number: int, temperature: float) -> Sampling:
+    """The sampling of the `number`-th (1-based) candidate drawn for proposed tests: the first
+    greedy, as `generate` asks; the others at `temperature` (the `repair_temperature`
+    setting; 0: greedy), seeded by their number, so that they are independent draws."""
+    if number == 1 or temperature <= 0:
+        return Sampling()
+    return Sampling(temperature=temperature, seed=number - 1)
+
+
 def reflects_after_store(attempts: list[Attempt]) -> bool:
     """Reflect on a task solved only after a failure the model fixed.
 
@@ -93,8 +102,22 @@ def lessons_misled(state: SolveState) -> bool:
             and not tried[0].modules_shown)
 
 
-def route_after_reuse(state: SolveState) -> Literal["finish", "generate"]:
-    return "finish" if reused(state) is not None else "generate"
+def route_start(state: SolveState) -> Literal["propose", "retrieve"]:
+    """A task without tests has them proposed first (`Agent.solve` refuses it when proposing
+    is off)."""
+    return "retrieve" if state["task"].tests else "propose"
+
+
+def route_after_propose(state: SolveState) -> Literal["retrieve", "finish"]:
+    return "retrieve" if state["task"].tests else "finish"
+
+
+def route_after_reuse(state: SolveState) -> Literal["finish", "generate", "sample"]:
+    """Reused: done. Proposed tests: draw several candidates and choose by agreement
+    (`select`), since a candidate that fails a proposed test may still be right."""
+    if reused(state) is not None:
+        return "finish"
+    return "sample" if proposed(state) else "generate"
 
 
 def route_after_validate(state: SolveState) -> Literal["store", "reflect", "repair", "retry",

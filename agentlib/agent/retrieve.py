@@ -11,6 +11,7 @@ from langgraph.runtime import Runtime
 
 from agentlib.agent.context import SolveContext
 from agentlib.agent.state import SolveState
+from agentlib.agent.unconfirmed import reuse_notice
 from agentlib.code import accepts, find_function, first_call
 from agentlib.errors import StoreError
 from agentlib.library.insights import select_insights
@@ -117,12 +118,14 @@ def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, An
                 how = "revived from the pruned modules and reused"
             ctx.library.update_counters(module.id, times_reused=1)
             own = module.name == entry
+            notes, warnings = reuse_notice(ctx.library, module, task, own)
             return {"attempts": [Attempt(
                 kind="reuse", candidate=module.source if own else wrapper_source(entry, module.name),
                 dependencies=[] if own else [module.name], program=program, verdict=verdict,
                 module_id=module.id, module=module.name,
-                notes=[f"{how}: passed {len(verdict.results)} test(s) with zero LLM calls"],
-                asked_s=round(time.monotonic() - start, 4))]}
+                notes=[f"{how}: passed {len(verdict.results)} test(s) with zero LLM calls",
+                       *notes], asked_s=round(time.monotonic() - start, 4))],
+                "warnings": warnings}
         ctx.library.update_counters(module.id, times_failed=1)
     tried = ", ".join(f"{m.name}: {len(v.failures)} failing" for m, _, v in outcomes)
     return {"steps": step("try_reuse", "no module passed", tried, start, state)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console, Group
+from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
@@ -55,6 +56,8 @@ def render_result(console: Console, result: SolveResult, trace: bool = False) ->
         f"{result.prompt_tokens}+{result.completion_tokens} tokens · {result.wall_s:.2f} s")
     if result.error:
         console.print(f"[red]error:[/] {result.error}")
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 def modules_table(modules: list[Module]) -> Table:
@@ -78,6 +81,10 @@ def render_module(console: Console, module: Module) -> None:
     for key in ("signature", "task_prompt", "task_id", "backend", "model"):
         table.add_row(key, str(getattr(module, key)))
     table.add_row("dependencies", ", ".join(module.dependencies) or "none")
+    if module.verification:
+        record = module.verification
+        table.add_row("verification", "; ".join([str(record.get("status")),
+                                                 *record.get("warnings", [])]))
     table.add_row("counters", f"retrieved {module.times_retrieved}, reused {module.times_reused}, "
                               f"failed {module.times_failed}")
     table.add_row("tests", "\n".join(module.tests))
