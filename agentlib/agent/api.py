@@ -62,7 +62,8 @@ class Agent:
 
     def solve(self, task: Task, on_token: Callable[[str], None] | None = None,
               thread_id: str | None = None) -> SolveResult:
-        """Solve one task: reuse, or generate + validate + repair, then store.
+        """Solve one task: reuse, or generate + validate + repair, then store. A task without
+        tests has them proposed by the model first (unless the `propose_tests` setting is off).
 
         With a checkpointer, `thread_id` names the task's checkpoint thread: a task whose
         graph already finished is not run again, one that stopped midway continues.
