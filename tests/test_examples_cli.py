@@ -100,6 +100,7 @@ def test_a_task_without_examples_is_solved_end_to_end_stored_unconfirmed_then_co
     assert "warning:" in result.stdout and "proposed by the model" in result.stdout
     assert "agentlib lib confirm max_of_three" in result.stdout
 
+    assert "max_of_three (unconfirmed)" in runner.invoke(app, ["lib", "list"]).stdout
     shown = json.loads(runner.invoke(app, ["lib", "show", "max_of_three", "--json"]).stdout)
     assert shown["verification"]["status"] == "unconfirmed"
     assert shown["verification"]["proposed"] == shown["tests"] and shown["tests"]
@@ -116,6 +117,7 @@ def test_a_task_without_examples_is_solved_end_to_end_stored_unconfirmed_then_co
     shown = json.loads(runner.invoke(app, ["lib", "show", "max_of_three", "--json"]).stdout)
     assert shown["verification"]["status"] == "confirmed"
     assert "confirmed by hand" in shown["verification"]["checks"]
+    assert "(unconfirmed)" not in runner.invoke(app, ["lib", "list"]).stdout
     assert "assert max_of_three(4, 9, 2) == 9" in shown["tests"]
     again = runner.invoke(app, ["lib", "confirm", "max_of_three"])
     assert again.exit_code == 0 and "already confirmed" in again.stdout

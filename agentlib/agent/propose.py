@@ -2,7 +2,7 @@
 conversation of their own before any code is written, and keeps those that check the task's
 function on literal arguments against a literal result.
 
-A proposal is evidence, not a specification: `select` (agent/select.py) chooses among
+A proposal is evidence, not a specification: `select` (agent/agreement.py) chooses among
 candidates by their agreement with each other and with these tests, never dropping a
 candidate on a proposed test alone, and a module stored from them is `unconfirmed`
 (agentlib.verify.record) until a person confirms it.

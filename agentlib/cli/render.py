@@ -64,8 +64,9 @@ def modules_table(modules: list[Module]) -> Table:
     table = Table(title=f"{len(modules)} module(s)")
     for column in ("name", "signature", "v", "reused", "deps", "task"):
         table.add_column(column, overflow="fold")
-    for m in modules:
-        table.add_row(m.name, m.signature, str(m.version), str(m.times_reused),
+    for m in modules:  # a module whose tests the model proposed is marked until confirmed
+        name = f"{m.name} (unconfirmed)" if m.verification.get("proposed") else m.name
+        table.add_row(name, m.signature, str(m.version), str(m.times_reused),
                       ", ".join(m.dependencies), m.task_id or "")
     return table
 
