@@ -27,3 +27,8 @@ class PluginError(AgentlibError):
 
 class TaskFormatError(AgentlibError):
     """A task or task file is malformed; the message says where."""
+
+
+class UsageError(AgentlibError):
+    """A name or value the user gave is not one agentlib can use (an unknown backend, a
+    library location of an unknown kind, an output that exists); the CLI exits 2."""

@@ -14,16 +14,20 @@ import threading
 from typing import TYPE_CHECKING, Any, Callable, Literal
 
 from agentlib.config import Settings
-from agentlib.errors import LLMError, StoreError
+from agentlib.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from agentlib.library.store import Library
     from agentlib.llm import LLM
+    from agentlib.model import Check, TestCase
     from agentlib.plugins import PluginManager
     from agentlib.sandbox import Limits
 
 BackendKind = Literal["llm", "embedder"]
-_UNKNOWN = {"llm": ("LLM backend", LLMError), "embedder": ("embedder", StoreError)}
+_UNKNOWN = {"llm": ("LLM backend", "--llm / AGENTLIB_LLM"),
+            "embedder": ("embedder", "AGENTLIB_EMBEDDER")}
 _LLM_SETTINGS = ("llm", "model", "base_url", "recordings")
 
 
@@ -48,6 +52,7 @@ class Runtime:
         self._embedder = embedder
         self._backends: dict[str, dict[str, Callable[..., Any]]] = {}
         self._validators: dict[str, Callable[[str, str, list[str]], str | None]] | None = None
+        self._checks: dict[str, Callable[[str, str, list[str]], Any]] | None = None
         self._packs: dict[str, Callable[[], list[Any]]] | None = None
         self._locks = {name: threading.RLock() for name in ("pm", "llm", "embedder", "library")}
 
@@ -81,11 +86,12 @@ class Runtime:
             return self._backends[kind]
 
     def backend(self, kind: BackendKind, name: str) -> Callable[..., Any]:
-        """Return the factory of backend `name`; LLMError / StoreError names the known ones."""
+        """Return the factory of backend `name`; UsageError names the known ones."""
         found = self.backends(kind)
         if name not in found:
-            what, error = _UNKNOWN[kind]
-            raise error(f"unknown {what} {name!r}; available: {', '.join(sorted(found))}")
+            what, where = _UNKNOWN[kind]
+            raise UsageError(f"unknown {what} {name!r}; available: {', '.join(sorted(found))} "
+                             f"(set {where})")
         return found[name]
 
     @property
@@ -116,6 +122,23 @@ class Runtime:
         from agentlib.plugins import apply_validators
 
         return apply_validators(self.validators, program, entry_point, tests)
+
+    def checks(self, candidate: str, program: str, entry_point: str,
+               tests: "Sequence[TestCase]", prompt: str = "") -> "list[Check]":
+        """Run every check on a candidate that passed its tests (`verify.candidate_checks`
+        with the plugins' validators); return one `agentlib.model.Check` per check."""
+        from agentlib.plugins import checks
+        from agentlib.verify.checks import candidate_checks
+
+        with self._locks["pm"]:
+            if self._checks is None:
+                self._checks = checks(self.pm)
+            found = self._checks
+
+        def plugin_checks(source: str, entry: str, sources: list[str]) -> "list[Check]":
+            return [check(source, entry, sources) for check in found.values()]
+
+        return candidate_checks(candidate, program, entry_point, tests, plugin_checks, prompt)
 
     # ------------------------------------------------------------------ the LLM
 
@@ -154,14 +177,17 @@ class Runtime:
                 self._library = self.open_library()
             return self._library
 
-    def open_library(self, *, check_embedder: bool = True) -> "Library":
+    def open_library(self, *, check_embedder: bool = True, create: bool = True) -> "Library":
         """Open the library at `settings.store` now, with the configured embedder (not kept).
 
-        `check_embedder=False` opens a library embedded by another model (to reindex it).
+        `check_embedder=False` opens a library embedded by another model (to reindex it);
+        `create=False` refuses (StoreError) a directory that holds no library yet.
         """
+        from agentlib.library.remote import Patience
         from agentlib.library.store import Library
 
-        return Library(self.settings.store, self.embedder(), check_embedder=check_embedder)
+        return Library(self.settings.store, self.embedder(), check_embedder=check_embedder,
+                       create=create, patience=Patience.from_settings(self.settings))
 
     @property
     def limits(self) -> "Limits":

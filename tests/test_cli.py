@@ -87,7 +87,7 @@ def test_bad_usage_exits_2(env):
     assert runner.invoke(app, ["solve", "--bogus"]).exit_code == 2
 
 
-def test_agentlib_errors_are_one_line_on_stderr_exit_1(env):
+def test_agentlib_errors_are_one_line_on_stderr_exit_1(env, library):
     done = subprocess.run([sys.executable, "-m", "agentlib", "lib", "show", "nothing"],
                           capture_output=True, text=True,
                           env={**_clean_env(env), "AGENTLIB_STORE": str(env / "store")})
@@ -136,7 +136,7 @@ def test_batch_refuses_to_clobber_and_resume_skips_done_tasks(env):
     lines = out.read_text().splitlines()
     out.write_text(lines[0] + "\n" + lines[1][:20])
     refused = runner.invoke(app, ["solve", "--file", str(tasks), "--out", str(out)])
-    assert refused.exit_code == 1 and "--resume" in refused.output
+    assert refused.exit_code == 2 and "--resume" in refused.stderr  # bad usage
     resumed = runner.invoke(app, ["solve", "--file", str(tasks), "--out", str(out), "--resume"])
     assert resumed.exit_code == 0, resumed.output
     records = [json.loads(line) for line in out.read_text().splitlines()]

@@ -28,8 +28,8 @@ def _install_small_model(small_model):
     shutil.copy(marker, models / marker.name)
 
 
-def test_healthy_setup_has_no_failure_and_exits_0(tmp_path, small_model):
-    _install_small_model(small_model)
+def test_healthy_setup_has_no_failure_and_exits_0(tmp_path, small_model, library):
+    _install_small_model(small_model)  # `library`: an empty library at tmp_path / "store"
     result, checks = _doctor("--llm", "local", "--model", "small",
                              "--library", str(tmp_path / "store"), "--json")
     assert result.exit_code == 0, result.output
@@ -41,7 +41,7 @@ def test_healthy_setup_has_no_failure_and_exits_0(tmp_path, small_model):
     for name in ("python", "packages", "config", "plugins", "LLM backend local", "sandbox",
                  "library"):
         assert name in checks
-    assert "created by the first solve" in checks["library"]["detail"]
+    assert "0 module record(s), 0 insight(s), sound" in checks["library"]["detail"]
     human = runner.invoke(app, ["doctor", "--llm", "local", "--model", "small",
                                 "--library", str(tmp_path / "store")])
     assert human.exit_code == 0

@@ -100,7 +100,8 @@ def test_every_command_from_piped_input(tmp_path):
     lines = [scenarios.ADD.prompt, "",  # a task without tests waits for /test
              *(f"/test {t.source}" for t in scenarios.ADD.tests), "/solve", "/trace", "/lib",
              "/show add", "/search sum of two numbers", "/insights", "/refactor", "/model",
-             "/model small", f"/export {export}", "/show nothing", "/nonsense", "/help",
+             "/model small", f"/export {export}", f"/export {tmp_path}/missing/x.jsonl",
+             "/show nothing", "/nonsense", "/help",
              "/quit", "/lib"]
     done = subprocess.run([AGENTLIB, "repl"], input="\n".join(lines) + "\n", text=True,
                           capture_output=True, env=repl_env(tmp_path), timeout=300)
@@ -113,10 +114,13 @@ def test_every_command_from_piped_input(tmp_path):
     assert "1 module(s)" in out and "add(a, b)" in out  # /lib
     assert "task_prompt" in out  # /show
     assert "nearest to 'sum of two numbers'" in out  # /search
-    assert "no insights yet" in out and "not available yet" in out
+    assert "no insights yet" in out
+    assert "helpers created" in out and "none" in out  # /refactor: one module, no cluster
     assert "backend replay, model default" in out and "switched to replay:small" in out
     assert json.loads(export.read_text().splitlines()[0])  # /export wrote the library
     assert "error: no module named 'nothing'" in out  # an error keeps the session
+    assert "error: cannot write" in out and "No such file or directory" in out  # /export
+    assert "internal error" not in out
     assert "unknown command /nonsense" in out
     assert "/insights" in out and "empty line" in out  # /help
     assert out.rstrip().endswith("bye") and out.count("1 module(s)") == 1  # /quit quit

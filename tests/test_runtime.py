@@ -11,7 +11,7 @@ from conftest import RECORDINGS
 
 from agentlib.agent import Agent
 from agentlib.config import Settings
-from agentlib.errors import LLMError, StoreError
+from agentlib.errors import UsageError
 from agentlib.runtime import Runtime
 
 
@@ -28,9 +28,9 @@ def test_importing_the_cli_and_the_runtime_pulls_in_nothing_heavy():
 def test_one_backend_look_up_names_what_is_available(builtin_pm):
     runtime = Runtime(Settings(llm="nonsense", embedder="nothing"), pm=builtin_pm)
     assert {"local", "openai", "replay"} <= set(runtime.backends("llm"))
-    with pytest.raises(LLMError, match=r"unknown LLM backend 'nonsense'; available: .*replay"):
+    with pytest.raises(UsageError, match=r"unknown LLM backend 'nonsense'; available: .*replay"):
         runtime.llm()
-    with pytest.raises(StoreError, match=r"unknown embedder 'nothing'; available: minilm"):
+    with pytest.raises(UsageError, match=r"unknown embedder 'nothing'; available: minilm"):
         runtime.embedder()
 
 

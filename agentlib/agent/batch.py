@@ -5,13 +5,20 @@ to `results.jsonl.checkpoints.sqlite` (WAL mode, one LangGraph thread per task i
 crash, `--resume` keeps the finished lines, rebuilds a result whose graph had finished but
 whose line was not written, continues a graph that stopped between nodes from its last
 checkpoint, and starts the rest.
+
+One run writes a results file at a time: `results.jsonl.lock` is held for the whole batch,
+and a second run says who holds it. A library or model server that stays down through its
+retries (settings server_timeout_s, server_retries) gives that task an error line marked
+`"outage"` and the batch goes on; `--resume` runs those tasks again.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
+import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -20,10 +27,13 @@ from typing import Any, Callable
 
 from agentlib.agent.taskfile import TaskLine
 from agentlib.errors import AgentlibError, TaskFormatError
+from agentlib.library.locking import LockHeld, OwnedLock
 
 ALLOWED_TYPES = [("agentlib.model", name) for name in (
     "Task", "TestCase", "TestResult", "Verdict", "Module", "Attempt", "TraceStep", "Insight",
-    "Reply", "Rejection", "Hit", "Fallback")]
+    "Reply", "Rejection", "Hit", "Fallback", "Check")] + [
+    ("agentlib.agent.state", "CrossCheck"), ("agentlib.verify.evidence", "Evidence"),
+    ("agentlib.verify.evidence", "Counterexample")]
 
 
 @dataclass
@@ -39,6 +49,10 @@ class BatchCounts:
     completion_tokens: int = 0
     evolved: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+class ResultsLocked(LockHeld):
+    """Another run is writing the same results file."""
 
 
 def checkpoint_path(out: Path) -> Path:
@@ -58,17 +72,55 @@ def open_checkpointer(path: Path):
 
 
 def done_ids(out: Path) -> set[str]:
-    """Ids already in a results file (a line cut short by a crash does not count)."""
+    """Ids already in a results file (a line cut short by a crash, or an outage's error
+    line, does not count)."""
     ids: set[str] = set()
     if not out.exists():
         return ids
     with out.open(encoding="utf-8") as fh:
         for line in fh:
             try:
-                ids.add(str(json.loads(line)["id"]))
-            except (ValueError, KeyError, TypeError):
+                record = json.loads(line)
+                if not record.get("outage"):
+                    ids.add(str(record["id"]))
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue
     return ids
+
+
+def drop_outage_lines(out: Path) -> None:
+    """Rewrite the results file without the error lines of outages (they run again)."""
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+
+    def outage(line: str) -> bool:
+        try:
+            return bool(json.loads(line).get("outage"))
+        except (ValueError, AttributeError):
+            return False
+
+    kept = [line for line in lines if not outage(line)]
+    if len(kept) != len(lines):
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text("".join(kept), encoding="utf-8")
+        os.replace(tmp, out)
+
+
+def lock_results(out: Path) -> OwnedLock:
+    """Take the results file's lock at once, or raise ResultsLocked saying who holds it."""
+    lock = OwnedLock(out.with_name(out.name + ".lock"), f"{out} (another batch writes it)",
+                     error=ResultsLocked)
+    lock.acquire(0)
+    return lock
+
+
+def _outage(exc: AgentlibError) -> str:
+    """'library' or 'model' when `exc` says a server stayed down; '' otherwise."""
+    from agentlib.library.remote import LibraryUnavailable
+    from agentlib.llm.openai import ModelServerUnavailable
+
+    if isinstance(exc, LibraryUnavailable):
+        return "library"
+    return "model" if isinstance(exc, ModelServerUnavailable) else ""
 
 
 def drop_partial_line(out: Path) -> None:
@@ -100,40 +152,65 @@ def _maybe_evolve(agent: Any, counts: BatchCounts) -> None:
             agent.library, agent.llm(), max_distance=agent.settings.insight_max_distance))
 
 
-def run_batch(agent: Any, lines: list[TaskLine], out: Path, *, resume: bool = False,
+def run_batch(agent: Any, lines: list[TaskLine], out: Path | None, *, resume: bool = False,
               workers: int = 1,
               on_result: Callable[[dict[str, Any], BatchCounts], None] | None = None
               ) -> BatchCounts:
-    """Solve every task line not yet in `out`, appending one JSON result per task."""
+    """Solve every task line not yet in `out`, appending one JSON result per task.
+
+    `out=None` writes the results to standard output, without checkpoints (nothing resumes).
+    """
+    if out is None:
+        return _run_batch(agent, lines, None, False, workers, on_result)
+    lock = lock_results(out)
+    try:
+        return _run_batch(agent, lines, out, resume, workers, on_result)
+    finally:
+        lock.release()
+
+
+def _run_batch(agent: Any, lines: list[TaskLine], out: Path | None, resume: bool, workers: int,
+               on_result: Callable[[dict[str, Any], BatchCounts], None] | None) -> BatchCounts:
     counts = BatchCounts()
-    finished = done_ids(out) if resume else set()
-    if resume and out.exists():
-        drop_partial_line(out)
-    elif out.exists():
-        out.unlink()
-    ck_path = checkpoint_path(out)
-    if not resume and ck_path.exists():
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(ck_path) + suffix).unlink(missing_ok=True)
+    finished: set[str] = set()
+    if out is not None:
+        finished = done_ids(out) if resume else set()
+        if resume and out.exists():
+            drop_partial_line(out)
+            drop_outage_lines(out)
+        elif out.exists():
+            out.unlink()
+        ck_path = checkpoint_path(out)
+        if not resume and ck_path.exists():
+            for suffix in ("", "-wal", "-shm"):
+                Path(str(ck_path) + suffix).unlink(missing_ok=True)
+        agent.checkpointer = open_checkpointer(ck_path)
     counts.skipped = sum(1 for line in lines if line.id in finished)
     todo = [line for line in lines if line.id not in finished]
-    agent.checkpointer = open_checkpointer(ck_path)
     lock = threading.Lock()
-    with out.open("a", encoding="utf-8") as fh:
+    with (out.open("a", encoding="utf-8") if out is not None
+          else contextlib.nullcontext(sys.stdout)) as fh:
 
         def solve(line: TaskLine) -> dict[str, Any]:
+            """Solve one task; any error while solving it becomes its error line."""
             if line.task is None:
                 return {"id": line.id, "status": "error", "decision": None, "error": line.error}
             try:
                 return agent.solve(line.task, thread_id=line.id).to_record()
-            except TaskFormatError as exc:
-                return {"id": line.id, "status": "error", "decision": None, "error": str(exc)}
+            except AgentlibError as exc:  # a bad task, the LLM, the sandbox, a plugin
+                line_ = {"id": line.id, "status": "error", "decision": None, "error": str(exc)}
+                outage = _outage(exc)
+                return {**line_, "outage": outage} if outage else line_
+            except Exception as exc:  # noqa: BLE001 - a bug shows in its line, the rest run
+                return {"id": line.id, "status": "error", "decision": None,
+                        "error": f"unexpected {type(exc).__name__}: {exc}"}
 
         def record(result: dict[str, Any]) -> None:
             with lock:
                 fh.write(json.dumps(result) + "\n")
                 fh.flush()
-                os.fsync(fh.fileno())
+                if out is not None:
+                    os.fsync(fh.fileno())
                 counts.done += 1
                 status = result["status"]
                 if status == "solved":
@@ -145,7 +222,12 @@ def run_batch(agent: Any, lines: list[TaskLine], out: Path, *, resume: bool = Fa
                     counts.error += 1
                     counts.errors.append(f"{result['id']}: {result.get('error')}")
                 counts.completion_tokens += int(result.get("completion_tokens") or 0)
-                _maybe_evolve(agent, counts)
+                try:
+                    _maybe_evolve(agent, counts)
+                except AgentlibError as exc:
+                    if not _outage(exc):
+                        raise
+                    counts.errors.append(f"insight evolution skipped: {exc}")
                 if on_result:
                     on_result(result, counts)
 
@@ -153,13 +235,10 @@ def run_batch(agent: Any, lines: list[TaskLine], out: Path, *, resume: bool = Fa
             for line in todo:
                 record(solve(line))
         else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                futures = [pool.submit(solve, line) for line in todo]
-                for future in as_completed(futures):
-                    try:
-                        record(future.result())
-                    except AgentlibError:
-                        for other in futures:
-                            other.cancel()
-                        raise
+            pool = ThreadPoolExecutor(max_workers=workers)
+            try:
+                for future in as_completed([pool.submit(solve, line) for line in todo]):
+                    record(future.result())
+            finally:  # on Ctrl-C or a failed write: start nothing more, wait for nothing
+                pool.shutdown(wait=False, cancel_futures=True)
     return counts

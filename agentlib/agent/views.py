@@ -19,7 +19,7 @@ def _shown(attempt: Attempt) -> list[str]:
     return notes
 
 
-def _asked(attempt: Attempt) -> TraceStep:
+def asked_line(attempt: Attempt) -> TraceStep:
     """The trace line of asking: the node, what the prompt showed, what was done to the reply."""
     tokens = attempt.reply.prompt_tokens + attempt.reply.completion_tokens if attempt.reply else 0
     notes = _shown(attempt)
@@ -43,9 +43,11 @@ def _validated(attempt: Attempt) -> TraceStep:
     verdict = attempt.verdict
     assert verdict is not None
     passed = sum(r.passed for r in verdict.results)
-    return TraceStep("validate", "passed" if verdict.passed else "failed",
-                     f"{passed}/{len(verdict.results)} tests passed ({verdict.ended}, "
-                     f"{verdict.isolation})", attempt.validated_s)
+    detail = f"{passed}/{len(verdict.results)} tests passed ({verdict.ended}, {verdict.isolation})"
+    if attempt.warnings:
+        detail += "; warnings: " + "; ".join(attempt.warnings)
+    return TraceStep("validate", "passed" if verdict.passed else "failed", detail,
+                     attempt.validated_s)
 
 
 def attempt_lines(attempt: Attempt) -> list[TraceStep]:
@@ -53,7 +55,7 @@ def attempt_lines(attempt: Attempt) -> list[TraceStep]:
     if attempt.kind == "reuse":
         return [TraceStep("try_reuse", f"reused {attempt.module}", "; ".join(attempt.notes),
                           attempt.asked_s)]
-    return [_asked(attempt), _validated(attempt)]
+    return [asked_line(attempt), _validated(attempt)]
 
 
 def _derived(state: dict[str, Any]) -> list[TraceStep]:

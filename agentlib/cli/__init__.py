@@ -18,17 +18,29 @@ from agentlib.cli import plugins as plugin_commands
 from agentlib.cli import refactor as refactor_commands
 from agentlib.cli import sandbox as sandbox_commands
 from agentlib.cli.doctor import doctor
-from agentlib.cli.errors import reports_errors
+from agentlib.cli.errors import AgentlibGroup, reports_errors
+from agentlib.cli.options import (
+    BaseURLOpt,
+    GlobalOptions,
+    LibraryOpt,
+    LLMOpt,
+    ModelOpt,
+    QuietOpt,
+    set_global_options,
+)
 from agentlib.cli.repl import repl
 from agentlib.cli.solve import solve
 
 app = typer.Typer(
     name="agentlib",
     help="Grow a library of verified Python functions: solve tasks with a local LLM, "
-         "validate in a sandbox, store and reuse what passed.",
+         "validate in a sandbox, store and reuse what passed.\n\n"
+         "--library, --llm, --model, --base-url and --quiet may come before the command as "
+         "well as after it. Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    cls=AgentlibGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command()(solve)
 app.add_typer(lib_commands.app, name="lib")
@@ -60,11 +72,19 @@ def root(
         "--debug", help="Show Python tracebacks for errors.")] = False,
     no_plugins: Annotated[bool, typer.Option(
         "--no-plugins", help="Load no installed plugins (built-ins only).")] = False,
+    quiet: QuietOpt = False,
+    library: LibraryOpt = None,
+    llm: LLMOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseURLOpt = None,
 ) -> None:
+    """Take the options given before the command (the app's help text describes them)."""
     if debug:
         os.environ["AGENTLIB_DEBUG"] = "1"
     if no_plugins:
         os.environ["AGENTLIB_NO_PLUGINS"] = "1"
+    set_global_options(GlobalOptions(store=library, llm=llm, model=model, base_url=base_url,
+                                     quiet=quiet))
 
 
 def _wrap_commands(typer_app: typer.Typer) -> None:
@@ -86,11 +106,7 @@ def main() -> None:
     _wrap_commands(app)
     if len(sys.argv) == 1 and sys.stdin.isatty() and sys.stdout.isatty():
         sys.argv.append("repl")  # `agentlib` alone in a terminal: the interactive session
-    try:
-        app()
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        sys.exit(130)
+    app()  # errors, Ctrl-C and exit codes: agentlib.cli.errors
 
 
 _wrap_commands(app)  # at import, so tests that drive `app` directly see the same behaviour

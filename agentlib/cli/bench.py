@@ -10,7 +10,9 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from agentlib.cli import bench_tables as tables
 from agentlib.cli.options import BaseURLOpt, LLMOpt, ModelOpt, make_runtime, make_settings
+from agentlib.errors import UsageError
 
 app = typer.Typer(help="Benchmarks that print figures: sandbox, store, reuse, coldstart, tasks, "
                        "stream, refactor, validators.",
@@ -90,20 +92,6 @@ def _load(file: Path, limit: int | None):
     return tasks[:limit] if limit else tasks
 
 
-def _summary_table(summaries) -> Table:
-    table = Table(title="benchmark")
-    for column in ("config", "solved", "hidden", "1st try", "LLM calls", "calls/solved",
-                   "tokens", "wall s", "reused", "library"):
-        table.add_column(column, justify="right")
-    for s in summaries:
-        table.add_row(s.config, f"{s.solved}/{s.tasks}",
-                      f"{s.hidden_solved}/{s.hidden_tasks}" if s.hidden_tasks else "—",
-                      str(s.first_attempt), str(s.llm_calls), f"{s.calls_per_solved:.2f}",
-                      str(s.prompt_tokens + s.completion_tokens), f"{s.wall_s:.1f}",
-                      str(s.reused), str(s.library_size))
-    return table
-
-
 def _progress(configs: list[str], total: int):
     """A progress display on stderr (one bar per configuration) and the row callback."""
     columns = [TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -130,7 +118,7 @@ def _run(file: Path, configs: list[str], report: Path | None, limit: int | None,
     progress, on_row = _progress(configs, len(tasks))
     with progress:
         summaries = run_configs(tasks, configs, model_llm, settings, on_row)
-    console.print(_summary_table(summaries))
+    console.print(tables.summary_table(summaries))
     if report is not None:
         path = write_report(report, summaries, environment(model_llm), str(file))
         console.print(f"report: {path}")
@@ -141,7 +129,8 @@ def _run(file: Path, configs: list[str], report: Path | None, limit: int | None,
 def tasks(
     file: Annotated[Path, typer.Argument(help="Task file (agentlib, MBPP or HumanEval JSONL).")],
     configs: Annotated[str, typer.Option(
-        help="Comma-separated: agent, no-library, no-repair, raw.")] = "agent,no-library,raw",
+        help="Comma-separated: agent, agent-no-plugins, no-library, no-repair, no-insights, "
+             "raw.")] = "agent,no-library,raw",
     report: Annotated[Optional[Path], typer.Option(
         help="Directory for results.jsonl, report.md and plots.")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N tasks.")] = None,
@@ -150,8 +139,15 @@ def tasks(
     base_url: BaseURLOpt = None,
 ) -> None:
     """Run several configurations over the same tasks (fresh library each) and compare."""
-    _run(file, [c.strip() for c in configs.split(",") if c.strip()], report, limit, llm,
-         model, base_url)
+    from agentlib.bench.tasks import CONFIGS
+
+    names = [c.strip() for c in configs.split(",") if c.strip()]
+    unknown = [name for name in names if name not in CONFIGS]
+    if unknown or not names:
+        raise UsageError(f"--configs {configs!r}: unknown configuration(s) "
+                         f"{', '.join(unknown) or '(none given)'}; choose from "
+                         f"{', '.join(CONFIGS)}")
+    _run(file, names, report, limit, llm, model, base_url)
 
 
 @app.command("stream")
@@ -217,37 +213,9 @@ def stream(
             path = write_stream_report(where, run, figures, environment(model_llm))
             Console(stderr=True).print(f"report: {path}")
         if not as_json:
-            _print_stream(figures)
+            tables.print_stream(console, figures)
     if as_json:
         typer.echo(json.dumps(results, indent=1))
-
-
-def _print_stream(figures: dict) -> None:
-    from agentlib.bench.stream_report import COLUMNS, cell, group_rows, verdict_lines
-
-    level = int(100 * figures["bootstrap"]["level"])
-    table = Table(title=f"{figures['stream']} ({figures['tasks']} tasks; {level}% bootstrap "
-                        "intervals over tasks)")
-    for column in COLUMNS:
-        table.add_column(column, justify="left" if column == "configuration" else "right")
-    for row in group_rows(figures):
-        table.add_row(*row)
-    console.print(table)
-    names = list(figures["configs"])
-    families = Table(title="per family: hidden-test passes % and LLM calls")
-    for column in ["family", "tasks", *[f"hidden {n}" for n in names],
-                   *[f"{d.replace(' - ', ' − ')} (pts)" for d in figures["differences"]],
-                   *[f"calls {n}" for n in names]]:
-        families.add_column(column, justify="right")
-    for name, group in figures["families"].items():
-        configs, diffs = group["configs"], group["differences"]
-        families.add_row(name, str(group["tasks"]),
-                         *[f"{configs[n]['hidden']['value']:.0f}" for n in names],
-                         *[cell(d["hidden_points"], "hidden_points", True) for d in diffs.values()],
-                         *[f"{configs[n]['llm_calls']['value']:.0f}" for n in names])
-    console.print(families)
-    for line in verdict_lines(figures):
-        console.print(line)
 
 
 @app.command("refactor")
@@ -296,38 +264,12 @@ def refactor(
             figures = refactor_benchmark(grow, stream_tasks[-later:], model_llm, settings,
                                          workdir, budget=budget, prune_too=prune,
                                          on_progress=status.update)
-    console.print(_steps_table(figures))
-    console.print(_later_table(figures["later"]))
+    console.print(tables.steps_table(figures))
+    console.print(tables.later_table(figures["later"]))
     if report is not None:
         path = report / "refactor.json"
         path.write_text(json.dumps(figures, indent=1) + "\n")
         console.print(f"report: {path}")
-
-
-def _steps_table(figures: dict) -> Table:
-    table = Table(title=f"library grown from {figures['grow']['tasks']} task(s), maintained "
-                        "step by step")
-    for column in ("step", "modules", "lines", "vs before", "calling a helper",
-                   "calling the library", "stored tests passed"):
-        table.add_column(column, justify="right")
-    first = figures["steps"]["before"]["lines"] or 1
-    for name, step in figures["steps"].items():
-        table.add_row(name, str(step["modules"]), str(step["lines"]),
-                      f"{100 * (step['lines'] - first) / first:+.0f}%",
-                      str(step["modules_calling_helper"]),
-                      str(step["modules_calling_library"]),
-                      f"{step['tests_passed']}/{step['tests_run']}")
-    return table
-
-
-def _later_table(later: dict) -> Table:
-    table = Table(title="later tasks, side by side")
-    for column in ("library", "tasks", "solved", "reused", "LLM calls"):
-        table.add_column(column, justify="right")
-    for label, row in later.items():
-        table.add_row(label, str(row["tasks"]), str(row["solved"]), str(row["reused"]),
-                      str(row["llm_calls"]))
-    return table
 
 
 @app.command("validators")
@@ -343,21 +285,20 @@ def validators(
     all_rows: Annotated[bool, typer.Option(
         "--all-rows", help="List every row, not only the misjudged ones.")] = False,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N lines.")] = None,
+    llm: LLMOpt = None, model: ModelOpt = None,
 ) -> None:
     """Measure the checks: known-correct programs rejected, known-wrong programs caught.
 
     Runs what the agent applies to a candidate that passed its tests: the static
-    special-case check and the validators of every loaded plugin (--no-plugins: none).
-    --evidence compares each program with its line's own `reference` program.
+    special-case check, the validators of every loaded plugin (--no-plugins: none), and the
+    evidence step: with --evidence the line's `reference`, with --llm/--model the model's.
     """
-    # TODO(evidence with a model): add --llm/--model to ask the model for the independent
-    # implementation, with the same prompt as the agent's evidence step once the graph has
-    # it; then run agentlib.verify.compare_with_reference on that program.
     import json
 
-    from agentlib.bench.validators import read_corpus, run_bench, summary_line
+    from agentlib.bench.validators import ModelReference, read_corpus, run_bench, summary_line
     from agentlib.plugins import make_plugin_manager, run_checks
 
+    writer = ModelReference(make_runtime(make_settings(None, llm, model))) if llm or model else None
     items = read_corpus(file)[:limit] if limit else read_corpus(file)
     pm = make_plugin_manager()
     with Progress(TextColumn("[bold]checks"), BarColumn(), MofNCompleteColumn(),
@@ -365,36 +306,10 @@ def validators(
                   disable=json_out) as progress:
         bar = progress.add_task("checks", total=len(items))
         figures = run_bench(items, lambda p, e, t: run_checks(pm, p, e, t), evidence, workers,
-                            on_row=lambda _row: progress.advance(bar))
+                            on_row=lambda _row: progress.advance(bar), model=writer)
     if json_out:
         typer.echo(json.dumps(figures.to_dict()))
         return
-    console.print(_rows_table(figures, all_rows))
-    console.print(_kinds_table(figures))
+    console.print(tables.rows_table(figures, all_rows))
+    console.print(tables.kinds_table(figures))
     console.print(summary_line(figures), highlight=False)
-
-
-def _rows_table(figures, all_rows: bool) -> Table:
-    misjudged = [r for r in figures.rows
-                 if r.status != "skipped" and r.flagged != (r.expect == "wrong")]
-    rows = figures.rows if all_rows else misjudged
-    table = Table(title="programs" if all_rows else
-                  f"misjudged programs ({len(misjudged)}; --all-rows lists all)")
-    for column in ("id", "expect", "kind", "verdict", "by", "reason or warnings"):
-        table.add_column(column, overflow="fold")
-    for r in rows:
-        verdict = r.status if not r.counterexamples else f"{r.status}, disagrees"
-        detail = r.reason or "; ".join(r.counterexamples[:1] + r.warnings[:2])
-        table.add_row(r.id, r.expect, r.kind, verdict, ", ".join(r.rejected_by),
-                      detail[:300])
-    return table
-
-
-def _kinds_table(figures) -> Table:
-    table = Table(title=f"by kind ({figures.skipped} skipped: they fail their own tests)")
-    for column in ("kind", "expect", "flagged", "total", "rate"):
-        table.add_column(column, justify="right")
-    for kind, n in figures.by_kind.items():
-        table.add_row(kind, n["expect"], str(n["flagged"]), str(n["total"]),
-                      f"{100 * n['flagged'] / n['total']:.0f}%" if n["total"] else "—")
-    return table

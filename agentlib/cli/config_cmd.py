@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from agentlib.cli.options import BaseURLOpt, LibraryOpt, LLMOpt, ModelOpt
+from agentlib.cli.options import OPTION_OF, BaseURLOpt, LibraryOpt, LLMOpt, ModelOpt, given
 from agentlib.config import SETTINGS, config_path, setting_source
 
 app = typer.Typer(help="Show the configuration: options, environment, config.toml, defaults.",
@@ -31,12 +31,11 @@ def show(
     The config file is TOML, config.toml in the agentlib home ($AGENTLIB_CONFIG overrides the
     path), with one top-level key per setting, e.g. `model = "small"`.
     """
-    options = {"store": (library, "--library"), "llm": (llm, "--llm"),
-               "model": (model, "--model"), "base_url": (base_url, "--base-url")}
+    options = given(library, llm, model, base_url)
     rows = []
     for name, spec in SETTINGS.items():
-        given, flag = options.get(name, (None, ""))
-        value, source = (given, f"option {flag}") if given else setting_source(name)
+        value, source = ((options[name], f"option {OPTION_OF[name]}") if name in options
+                         else setting_source(name))
         rows.append({"setting": name, "value": value, "source": source, "env": spec.env,
                      "help": spec.help})
     path = config_path()
@@ -47,7 +46,14 @@ def show(
         return
     console = Console()
     console.print(f"config file: {path} ({'found' if path.is_file() else 'not found'}; TOML, "
-                  "one key per setting, e.g. model = \"small\")", highlight=False)
+                  "one key per setting, e.g. model = \"small\")", highlight=False,
+                  soft_wrap=True)
+    if not console.is_terminal:  # piped: one line per setting, never wrapped
+        for row in rows:
+            console.print(f"{row['setting']} = {row['value']!r}  # from {row['source']}; "
+                          f"variable {row['env']}; {row['help']}", highlight=False,
+                          markup=False, soft_wrap=True)
+        return
     table = Table(show_lines=True)
     table.add_column("setting", ratio=3)
     table.add_column("value", overflow="fold", ratio=2)

@@ -16,7 +16,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from agentlib.cli.options import LibraryOpt, LLMOpt, ModelOpt
+from agentlib.cli.options import LibraryOpt, LLMOpt, ModelOpt, given
 from agentlib.config import SETTINGS, ConfigError, Settings, config_path, read_config_file
 
 Status = Literal["OK", "WARN", "FAIL"]
@@ -148,39 +148,41 @@ def check_sandbox() -> list[Check]:
                   "install bubblewrap (apt-get install bubblewrap) and allow user namespaces")] + bounds
 
 
-def check_store(runtime) -> list[Check]:
-    """The library: reachable, writable, and sound (agentlib lib check)."""
+def check_store(runtime, given: bool = True) -> list[Check]:
+    """The library: reachable, writable, and sound (agentlib lib check).
+
+    A directory that does not exist fails when it was `given` (option, environment, config
+    file: likely a typo) and is fine for the built-in default (the first solve creates it).
+    """
+    from agentlib.errors import AgentlibError
+
     location = runtime.settings.store
     name = "library"
-    if location.startswith(("http://", "https://")):
-        import urllib.request
-
-        try:
-            urllib.request.urlopen(location.rstrip("/") + "/api/v2/heartbeat", timeout=3)
-        except OSError as exc:
-            return [Check(name, "FAIL", f"Chroma server {location} unreachable: {exc}",
-                          "start it with `chroma run --path DIR` or fix --library")]
-        return [Check(name, "OK", f"Chroma server {location} answers")]
+    fix_location = "fix --library / AGENTLIB_STORE"
     path = Path(location).expanduser()
-    if not path.exists():
+    if "://" not in location and not path.exists():
+        if given:
+            return [Check(name, "FAIL", f"{path} does not exist",
+                          f"{fix_location}, or run `agentlib solve` to create a library there")]
         parent = next((p for p in path.absolute().parents if p.exists()), Path("/"))
         if not os.access(parent, os.W_OK):
             return [Check(name, "FAIL", f"{path} does not exist and {parent} is not writable",
                           "choose another --library / AGENTLIB_STORE")]
         return [Check(name, "OK", f"{path} does not exist yet; created by the first solve")]
-    if not os.access(path, os.W_OK):
+    if "://" not in location and path.is_dir() and not (path / "chroma.sqlite3").exists():
+        return [Check(name, "WARN", f"{path} holds no library yet; the first solve creates "
+                                    "one there", f"{fix_location} if you expected a library")]
+    if path.is_dir() and not os.access(path, os.W_OK):
         return [Check(name, "FAIL", f"{path} is not writable", f"fix the permissions of {path}")]
-    from agentlib.errors import AgentlibError
-
     try:
-        library = runtime.open_library()
+        library = runtime.open_library(create=False)
         problems = library.check()
     except AgentlibError as exc:
-        return [Check(name, "FAIL", f"{path}: {exc}", "see the message; agentlib lib check")]
+        return [Check(name, "FAIL", str(exc), fix_location)]
     if problems:
-        return [Check(name, "FAIL", f"{path}: {len(problems)} problem(s), first: {problems[0]}",
-                      "agentlib lib check lists them")]
-    return [Check(name, "OK", f"{path}: {library.count()} module record(s), "
+        return [Check(name, "FAIL", f"{location}: {len(problems)} problem(s), first: "
+                                    f"{problems[0]}", "agentlib lib check lists them")]
+    return [Check(name, "OK", f"{location}: {library.count()} module record(s), "
                               f"{library.insights.count()} insight(s), sound")]
 
 
@@ -208,8 +210,10 @@ def check_plugins(runtime) -> list[Check]:
     return checks
 
 
-def run_checks(settings: Settings, verify: bool = False) -> list[Check]:
-    """Run every check, in the order a person would fix them."""
+def run_checks(settings: Settings, verify: bool = False, store_given: bool = True
+               ) -> list[Check]:
+    """Run every check, in the order a person would fix them (`store_given`: see
+    `check_store`)."""
     from agentlib.cli.options import make_runtime
     from agentlib.errors import PluginError
     from agentlib.plugins import PluginWarning
@@ -224,10 +228,21 @@ def run_checks(settings: Settings, verify: bool = False) -> list[Check]:
         return checks + [Check("plugins", "FAIL", f"a plugin failed to load: {exc}",
                                "update or uninstall that plugin")]
     checks += check_plugins(runtime) + check_llm(runtime) + check_models(settings, verify)
-    return checks + check_sandbox() + check_store(runtime)
+    return checks + check_sandbox() + check_store(runtime, store_given)
 
 
 STYLE = {"OK": "green", "WARN": "yellow", "FAIL": "bold red"}
+
+
+def _source(name: str) -> str:
+    """Where setting `name` comes from, "default" included; "default" on a bad config (the
+    config check reports it)."""
+    from agentlib.config import setting_source
+
+    try:
+        return setting_source(name)[1]
+    except ConfigError:
+        return "default"
 
 
 def doctor(
@@ -243,20 +258,22 @@ def doctor(
         settings = Settings()
     except ConfigError:  # reported by the config check; go on with the built-in defaults
         settings = Settings(**{name: spec.default for name, spec in SETTINGS.items()})
-    for field, value in (("store", library), ("llm", llm), ("model", model)):
-        if value:
-            setattr(settings, field, value)
-    checks = run_checks(settings, verify)
+    options = given(library, llm, model)
+    for field, value in options.items():
+        setattr(settings, field, value)
+    store_given = "store" in options or _source("store") != "default"
+    checks = run_checks(settings, verify, store_given)
     failed = sum(c.status == "FAIL" for c in checks)
     if json_out:
         Console().print_json(json.dumps([asdict(c) for c in checks]))
         raise typer.Exit(1 if failed else 0)
     console = Console()
     for c in checks:
-        console.print(f"[{STYLE[c.status]}]{c.status:4}[/] [bold]{escape(c.name)}[/]: {escape(c.detail)}",
-                      highlight=False)
+        console.print(f"[{STYLE[c.status]}]{c.status:4}[/] [bold]{escape(c.name)}[/]: "
+                      f"{escape(c.detail)}", highlight=False, soft_wrap=not console.is_terminal)
         if c.fix:
-            console.print(f"     fix: {escape(c.fix)}", highlight=False, style="dim")
+            console.print(f"     fix: {escape(c.fix)}", highlight=False, style="dim",
+                          soft_wrap=not console.is_terminal)
     warned = sum(c.status == "WARN" for c in checks)
     console.print(f"{len(checks) - failed - warned} ok, {warned} warning(s), {failed} failure(s)",
                   style="bold red" if failed else "bold green")

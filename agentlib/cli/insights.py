@@ -34,7 +34,7 @@ def list_insights(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List insights with their counters (retrieved / helped / misled)."""
-    insights = [i for i in open_library_at(library).insights.list()
+    insights = [i for i in open_library_at(library, create=False).insights.list()
                 if not taxonomy or i.taxonomy.startswith(taxonomy.strip("/"))]
     if json_out:
         console.print_json(json.dumps([asdict(i) for i in insights]))
@@ -52,7 +52,7 @@ def list_insights(
 def show(insight_id: Annotated[str, typer.Argument(help="Insight id.")],
          library: LibraryOpt = None) -> None:
     """Show one insight in full, with its lineage."""
-    insight = open_library_at(library).insights.get(insight_id)
+    insight = open_library_at(library, create=False).insights.get(insight_id)
     if insight is None:
         raise StoreError(f"no insight {insight_id!r}; see `agentlib insights list`")
     for key, value in asdict(insight).items():
@@ -63,7 +63,7 @@ def show(insight_id: Annotated[str, typer.Argument(help="Insight id.")],
 def remove(insight_id: Annotated[str, typer.Argument(help="Insight id.")],
            library: LibraryOpt = None) -> None:
     """Remove an insight."""
-    lib = open_library_at(library)
+    lib = open_library_at(library, create=False)
     if lib.insights.get(insight_id) is None:
         raise StoreError(f"no insight {insight_id!r}; see `agentlib insights list`")
     lib.insights.remove(insight_id)
@@ -74,7 +74,10 @@ def remove(insight_id: Annotated[str, typer.Argument(help="Insight id.")],
 def export(file: Annotated[Path, typer.Argument(help="JSON Lines file to write.")],
            library: LibraryOpt = None) -> None:
     """Write every insight (counters and lineage included) as JSON Lines."""
-    insights = open_library_at(library).insights.list()
+    from agentlib.cli.lib import check_output_file
+
+    check_output_file(file)
+    insights = open_library_at(library, create=False).insights.list()
     with file.open("w", encoding="utf-8") as fh:
         for insight in insights:
             fh.write(json.dumps(asdict(insight), ensure_ascii=False) + "\n")
@@ -118,7 +121,8 @@ def evolve(
 
     settings = make_settings(library, llm, model, base_url)
     runtime = make_runtime(settings)
-    actions = evolve_insights(runtime.open_library(), runtime.llm(), min_shown=min_shown,
+    model_llm = runtime.llm()  # a bad backend or model fails before the library opens
+    actions = evolve_insights(runtime.open_library(create=False), model_llm, min_shown=min_shown,
                               max_distance=settings.insight_max_distance, dry_run=dry_run)
     if not actions:
         console.print("no insight misleads more than it helps")

@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
 
-from agentlib.cli.options import LibraryOpt, make_settings, open_library_at
-from agentlib.errors import StoreError
+from agentlib.cli.options import (
+    BaseURLOpt,
+    LibraryOpt,
+    LLMOpt,
+    ModelOpt,
+    make_settings,
+    open_library_at,
+)
+from agentlib.errors import StoreError, UsageError
 
 app = typer.Typer(help="Look into, check, export, import and prune the library.",
                   no_args_is_help=True)
@@ -23,7 +32,7 @@ def list_modules(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """List the active modules."""
-    modules = open_library_at(library).list()
+    modules = open_library_at(library, create=False).list()
     if json_out:
         console.print_json(json.dumps([m.to_dict() for m in modules]))
         return
@@ -39,7 +48,7 @@ def show(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show one module: source, tests, dependencies, provenance and counters."""
-    lib = open_library_at(library)
+    lib = open_library_at(library, create=False)
     module = lib.get(name) or lib.get_by_id(name)
     if module is None:
         raise StoreError(f"no module named {name!r} in {lib.location}; see `agentlib lib list`")
@@ -62,18 +71,19 @@ def search(
     """Find modules (or insights) by meaning (embedding search)."""
     from rich.table import Table
 
+    lib = open_library_at(library, create=False)
     table = Table(title=f"nearest to {query!r}")
     if insights:
         for column in ("distance", "taxonomy", "condition", "helped", "misled"):
             table.add_column(column, overflow="fold")
-        for insight, distance in open_library_at(library).insights.search(query, k):
+        for insight, distance in lib.insights.search(query, k):
             table.add_row(f"{distance:.3f}", insight.taxonomy, insight.condition,
                           str(insight.helped), str(insight.misled))
         console.print(table)
         return
     for column in ("distance", "name", "signature", "task"):
         table.add_column(column, overflow="fold")
-    for module, distance in open_library_at(library).search(query, k):
+    for module, distance in lib.search(query, k):
         table.add_row(f"{distance:.3f}", module.name, module.signature, module.task_prompt[:80])
     console.print(table)
 
@@ -86,7 +96,7 @@ def history(
     """Show every version of a module, oldest first (active, superseded and pruned)."""
     from rich.table import Table
 
-    lib = open_library_at(library)
+    lib = open_library_at(library, create=False)
     versions = lib.history(name)
     if not versions:
         raise StoreError(f"no module named {name!r} has ever been in {lib.location}")
@@ -114,7 +124,7 @@ def remove(
     library: LibraryOpt = None,
 ) -> None:
     """Prune a module (its record stays, marked pruned); refused while others need it."""
-    broken = open_library_at(library).remove(name, force=force)
+    broken = open_library_at(library, create=False).remove(name, force=force)
     console.print(f"pruned {name}")
     if broken:
         Console(stderr=True).print(
@@ -173,7 +183,8 @@ def reindex(library: LibraryOpt = None) -> None:
     """Re-embed every module and insight with the configured embedder."""
     from agentlib.cli.options import make_runtime
 
-    lib = make_runtime(make_settings(library=library)).open_library(check_embedder=False)
+    lib = make_runtime(make_settings(library=library)).open_library(check_embedder=False,
+                                                                   create=False)
     count = lib.reindex()
     console.print(f"re-embedded {count} record(s) with {lib.embedder.name}")
 
@@ -183,11 +194,21 @@ def check(
     run_tests: Annotated[bool, typer.Option(
         "--run-tests", help="Also re-run every active module's stored tests in the sandbox.")]
     = False,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="First remove what killed processes left: partial collections of a "
+                         "killed reindex, unfinished claims on a server.")] = False,
+    reverify: Annotated[bool, typer.Option(
+        "--reverify", help="Re-run the evidence on every active module (tests and checks; "
+                           "with --llm/--model also an independent implementation) and store "
+                           "how each was verified.")] = False,
+    llm: LLMOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseURLOpt = None,
     library: LibraryOpt = None,
 ) -> None:
     """Verify the library: whole records, embeddings, dependencies (and tests); exit 1 if not."""
-    lib = open_library_at(library)
-    problems = lib.check(run_tests=run_tests)
+    lib = open_library_at(library, create=False)
+    problems = lib.check(run_tests=run_tests, repair=repair)
     if problems:
         err = Console(stderr=True)
         err.print(f"[bold red]{len(problems)} problem(s)[/] in {lib.location}:", highlight=False)
@@ -196,6 +217,40 @@ def check(
         raise typer.Exit(1)
     console.print(f"ok: {lib.count()} module record(s), {lib.insights.count()} insight(s)"
                   + (", stored tests pass" if run_tests else ""))
+    if reverify:
+        _reverify(lib, make_settings(library=library, llm=llm, model=model, base_url=base_url),
+                  compare=bool(llm or model or base_url))
+
+
+def _reverify(lib, settings, compare: bool) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from agentlib.agent.reverify import reverify_library
+    from agentlib.cli.options import make_runtime
+    from agentlib.runtime import Runtime
+
+    base = make_runtime(settings)
+    runtime = Runtime(settings, pm=base.pm, library=lib)
+    table = Table(title="re-verified" + ("" if compare else " (no --llm/--model: no "
+                                         "independent implementation asked)"))
+    for column in ("module", "before", "after", "agreed", "checks", "problem or warnings"):
+        table.add_column(column, overflow="fold")
+    found = reverify_library(runtime, runtime.llm() if compare else None)
+    for r in found:
+        agreed = f"{r.record.agreed}/{r.record.compared}" if "independent" in r.record.checks \
+            else "-"
+        table.add_row(f"{r.name} v{r.version}", r.before or "-", r.record.status, agreed,
+                      ", ".join(r.record.checks),
+                      Text(r.failed or "; ".join(r.record.warnings)))
+    console.print(table)
+    confirmed = sum(r.record.status == "confirmed" for r in found)
+    bad = [r for r in found if r.failed]
+    console.print(f"{confirmed} confirmed, {len(found) - confirmed} unconfirmed, "
+                  f"{len(bad)} failing; {sum(r.llm_calls for r in found)} LLM call(s)",
+                  highlight=False)
+    if bad:
+        raise typer.Exit(1)
 
 
 @app.command("export")
@@ -206,6 +261,9 @@ def export(
     = None,
     package: Annotated[str, typer.Option(
         "--package", help="Import name of the package for --as-package.")] = "agentlib_modules",
+    overwrite: Annotated[bool, typer.Option(
+        help="Replace an existing FILE, or the previous export in the --as-package "
+             "directory.")] = False,
     library: LibraryOpt = None,
 ) -> None:
     """Export the library to a JSONL file, or as an installable package with its tests."""
@@ -213,9 +271,11 @@ def export(
 
     if (file is None) == (as_package is None):
         raise typer.BadParameter("give either FILE.jsonl or --as-package DIR")
-    lib = open_library_at(library)
+    if file is not None:
+        check_output_file(file, overwrite, "FILE")
+    lib = open_library_at(library, create=False)
     if as_package is not None:
-        count = export_package(lib, as_package, package)
+        count = export_package(lib, as_package, package, overwrite=overwrite)
         console.print(f"wrote package {package} ({count} module(s)) to {as_package}; "
                       f"try: pip install {as_package} && pytest {as_package}")
         return
@@ -252,7 +312,7 @@ def stats(
 
     from agentlib.library.stats import library_stats
 
-    figures = library_stats(open_library_at(library))
+    figures = library_stats(open_library_at(library, create=False))
     if json_out:
         console.print_json(json.dumps(asdict(figures)))
         return
@@ -273,6 +333,21 @@ def stats(
     table.add_row("by provenance", ", ".join(f"{p}: {c}" for p, c in
                                              sorted(figures.by_provenance.items())) or "-")
     console.print(table)
+
+
+def check_output_file(path: Path, overwrite: bool = True, option: str = "") -> None:
+    """Refuse an output file that cannot be written (OSError: its directory is missing or is
+    a file; it is a directory) or, unless `overwrite`, that exists (UsageError)."""
+    parent = path.parent
+    if not parent.is_dir():
+        code = errno.ENOTDIR if parent.exists() else errno.ENOENT
+        raise OSError(code, f"cannot write {path}: {os.strerror(code)}", str(parent))
+    if path.is_dir():
+        raise OSError(errno.EISDIR, f"cannot write {path}: {os.strerror(errno.EISDIR)}",
+                      str(path))
+    if path.exists() and not overwrite:
+        raise UsageError(f"{path} already exists; pass --overwrite to replace it"
+                         + (f" (or choose another {option})" if option else ""))
 
 
 def _register_refactor_commands() -> None:

@@ -49,10 +49,15 @@ def plugins(
 
 def plugins_requested_off(argv: list[str]) -> bool:
     """Tell whether `--no-plugins` is among the global options (those before the command)."""
-    for arg in argv:
+    from agentlib.cli.options import OPTION_OF
+
+    args = iter(argv)
+    for arg in args:
         if arg == "--no-plugins":
             return True
-        if not arg.startswith("-"):
+        if arg in OPTION_OF.values():
+            next(args, None)  # its value
+        elif not arg.startswith("-"):
             return False
     return False
 

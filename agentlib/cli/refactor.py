@@ -59,12 +59,18 @@ def run_refactor(budget: int, dry_run: bool, json_out: bool, library: str | None
     from agentlib.refactor.run import refactor_library
 
     runtime = make_runtime(make_settings(library, llm, model, base_url))
-    report = refactor_library(runtime.open_library(), runtime.llm(), budget=budget,
+    model_llm = runtime.llm()  # a bad backend or model fails before the library opens
+    report = refactor_library(runtime.open_library(create=False), model_llm, budget=budget,
                               dry_run=dry_run)
     if json_out:
         console.print_json(json.dumps(report.to_dict()))
         return
-    if dry_run:
+    show_report(console, report)
+
+
+def show_report(console: Console, report) -> None:
+    """Print a refactor report: each proposal (in a dry run), the clusters and the totals."""
+    if report.dry_run:
         for outcome in report.outcomes:
             if outcome.proposal is not None:
                 text = "\n\n".join([outcome.proposal.helper_source.strip()]
@@ -129,7 +135,7 @@ def dedup_command(
     """
     from agentlib.refactor.dedup import dedup
 
-    merges = dedup(open_library_at(library), dry_run=dry_run)
+    merges = dedup(open_library_at(library, create=False), dry_run=dry_run)
     if json_out:
         console.print_json(json.dumps([asdict(m) for m in merges]))
         return
@@ -163,7 +169,7 @@ def prune_command(
     """
     from agentlib.refactor.prune import prune
 
-    decisions = prune(open_library_at(library), min_tasks=min_tasks, fraction=fraction,
+    decisions = prune(open_library_at(library, create=False), min_tasks=min_tasks, fraction=fraction,
                       include_superseded=not keep_superseded, dry_run=dry_run)
     if json_out:
         console.print_json(json.dumps([asdict(d) for d in decisions]))

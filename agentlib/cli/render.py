@@ -7,8 +7,10 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from agentlib.model import Module, SolveResult, Verdict
+from agentlib.verify.summary import summary, warnings_of
 
 DECISION_STYLE = {"reused": "bold cyan", "created": "bold green", "repaired": "bold yellow",
                   "failed": "bold red"}
@@ -38,8 +40,10 @@ def trace_table(result: SolveResult) -> Table:
     return table
 
 
-def render_result(console: Console, result: SolveResult, trace: bool = False) -> None:
-    """Print the code, each test's verdict and the decision."""
+def render_result(console: Console, result: SolveResult, trace: bool = False,
+                  errors: Console | None = None) -> None:
+    """Print the code, each test's verdict and the decision; a failure's `error:` line goes
+    to `errors` (default: `console`)."""
     parts = []
     if result.program:
         parts.append(Syntax(result.program.rstrip(), "python", theme="ansi_dark",
@@ -55,7 +59,8 @@ def render_result(console: Console, result: SolveResult, trace: bool = False) ->
         f"[{style}]{result.decision}[/] · {result.status} · {result.llm_calls} LLM call(s) · "
         f"{result.prompt_tokens}+{result.completion_tokens} tokens · {result.wall_s:.2f} s")
     if result.error:
-        console.print(f"[red]error:[/] {result.error}")
+        message = escape(" ".join(result.error.split()))
+        (errors or console).print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
     for warning in result.warnings:
         console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
@@ -89,6 +94,9 @@ def render_module(console: Console, module: Module) -> None:
     table.add_row("counters", f"retrieved {module.times_retrieved}, reused {module.times_reused}, "
                               f"failed {module.times_failed}")
     table.add_row("tests", "\n".join(module.tests))
+    table.add_row("verification", Text(summary(module.verification)))
+    if warnings_of(module.verification):
+        table.add_row("warnings", Text("\n".join(warnings_of(module.verification))))
     console.print(table)
 
 

@@ -21,6 +21,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from agentlib.cli.errors import describe
 from agentlib.cli.options import BaseURLOpt, LibraryOpt, LLMOpt, ModelOpt, make_settings
 from agentlib.cli.repl_commands import (
     INPUT_HELP,
@@ -229,8 +230,10 @@ def run_entry(session: ReplSession, text: str) -> bool:
     except KeyboardInterrupt:
         console.print("\n[yellow]cancelled[/] — back at the prompt; nothing stored was lost",
                       highlight=False)
-    except AgentlibError as exc:
-        console.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
+    except (AgentlibError, OSError) as exc:  # one line, as on the command line
+        message, _ = describe(exc)
+        console.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}",
+                      highlight=False, soft_wrap=True)
     except Exception as exc:  # our bug: keep the session, say so
         if session.debug or os.environ.get("AGENTLIB_DEBUG"):
             console.print_exception()

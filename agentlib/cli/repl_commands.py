@@ -13,7 +13,7 @@ from typing import Any, Callable, Literal, Protocol
 
 from rich.table import Table
 
-from agentlib.errors import AgentlibError, StoreError
+from agentlib.errors import StoreError, UsageError
 
 
 class Session(Protocol):
@@ -24,6 +24,7 @@ class Session(Protocol):
     settings: Any
     draft: Any
     last_result: Any
+    module_names: list[str]
     commands: dict[str, "Command"]
 
     def say(self, text: str) -> None: ...
@@ -132,8 +133,23 @@ def _trace(session: Session, arg: str) -> None:
 
 
 def _refactor(session: Session, arg: str) -> None:
-    # The refactor package has no entry point yet; its issue replaces this row.
-    session.say("library refactoring is not available yet")
+    words = arg.split()
+    dry_run = "--dry-run" in words
+    rest = [w for w in words if w != "--dry-run"]
+    if len(rest) > 1 or (rest and not rest[0].isdigit()):
+        session.say("usage: /refactor [--dry-run] [BUDGET] (BUDGET: clusters to try, one LLM "
+                    "call each; default 3)")
+        return
+    from agentlib.cli.refactor import show_report
+    from agentlib.cli.repl_loading import ReplLLM
+    from agentlib.refactor.run import refactor_library
+
+    library = session.library()
+    with session.console.status("refactoring the library…", spinner="dots"):
+        report = refactor_library(library, ReplLLM(session), budget=int(rest[0]) if rest else 3,
+                                  dry_run=dry_run)
+    show_report(session.console, report)
+    session.module_names = sorted(m.name for m in library.list())
 
 
 def _model(session: Session, arg: str) -> None:
@@ -146,8 +162,8 @@ def _model(session: Session, arg: str) -> None:
     if not backend and choice in backends:
         backend, model = choice, ""
     if backend and backend not in backends:
-        raise AgentlibError(f"unknown LLM backend {backend!r}; available: "
-                            f"{', '.join(sorted(backends))}")
+        raise UsageError(f"unknown LLM backend {backend!r}; available: "
+                         f"{', '.join(sorted(backends))}")
     session.switch_model(backend or session.settings.llm, model or session.settings.model)
 
 
@@ -155,9 +171,11 @@ def _export(session: Session, arg: str) -> None:
     if not arg.strip():
         session.say("usage: /export FILE.jsonl")
         return
+    from agentlib.cli.lib import check_output_file
     from agentlib.library.portable import export_jsonl
 
     path = Path(arg.strip()).expanduser()
+    check_output_file(path)
     session.say(f"exported {export_jsonl(session.library(), path)} record(s) to {path}")
 
 
@@ -193,7 +211,8 @@ def builtin_commands() -> dict[str, Command]:
         "search": Command(_search, "Find modules by meaning.", "QUERY"),
         "insights": Command(_insights, "List the lessons learned from failures."),
         "trace": Command(_trace, "Show the last run's decisions, node by node."),
-        "refactor": Command(_refactor, "Refactor the library (not available yet)."),
+        "refactor": Command(_refactor, "Extract shared helpers from similar modules; keep "
+                                       "only verified refactors.", "[--dry-run] [BUDGET]"),
         "model": Command(_model, "Show or switch the LLM: BACKEND, MODEL or BACKEND:MODEL.",
                          "[NAME]", "models"),
         "export": Command(_export, "Export the library to a JSONL file.", "FILE", "paths"),

@@ -1,8 +1,8 @@
 """Rewriting how a stored module was verified (`agentlib lib confirm`, given tests it passed).
 
 A function beside `Library` rather than a method of it while `store.py` is at its size limit;
-it takes the library's write lock and rewrites the record through the same metadata update
-as the counters (the vector does not change: tests are not part of the embedded text).
+it takes the library's write lock and rewrites only those fields of the record
+(`persist.write_fields`; the vector does not change: tests are not part of the embedded text).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from agentlib.errors import StoreError
+from agentlib.library.persist import write_fields
 from agentlib.model import Module
 
 
@@ -24,5 +25,5 @@ def set_verification(library: Any, module_id: str, verification: dict[str, Any],
                              "see `agentlib lib list`")
         module.tests = list(dict.fromkeys([*module.tests, *tests]))
         module.verification = dict(verification)
-        library._update([module])
+        write_fields(library, [module], ["tests", "verification"])
         return module

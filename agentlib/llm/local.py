@@ -4,17 +4,19 @@ xllamacpp embeds llama.cpp's server: it binds an HTTP listener on an ephemeral l
 (127.0.0.1, never another interface) that agentlib does not use; requests go through the
 in-process `handle_chat_completions` call. Its logging is silenced (verbosity -1).
 
-Streaming: `complete(messages, on_token=callback)` calls `callback(text)` with each piece of
-the answer as llama.cpp produces it (in the calling thread). Generation stops at the next
-piece when the callback raises (the exception propagates) or, in the main thread, when Ctrl-C
-is pressed (KeyboardInterrupt is raised once llama.cpp has stopped). Without `on_token`
-nothing changes.
+Every completion is streamed from a background thread while the calling thread waits for its
+pieces, so the caller is never stuck inside llama.cpp: Ctrl-C (or an exception from
+`on_token`) returns at once, and llama.cpp stops at its next piece (a long prompt is read to
+the end first; the model stays busy, not the caller). `complete(messages, on_token=callback)`
+calls `callback(text)` with each piece, in the calling thread. Loading the model waits the
+same way. A prompt longer than the model's context is refused by llama.cpp before any
+generation, with both token counts (an `LLMError`).
 """
 
 from __future__ import annotations
 
-import contextlib
-import signal
+import atexit
+import queue
 import threading
 import time
 from pathlib import Path
@@ -25,30 +27,95 @@ from agentlib.llm import Completion, Message
 
 _SERVERS: dict[tuple[str, int, int], Any] = {}
 _LOCK = threading.Lock()
+_POLL_S = 0.1
+_SETTLE_S = 1.0  # how long an interrupted caller waits for llama.cpp to stop
+_DONE = object()
+_RUNNING: dict[threading.Thread, threading.Event] = {}  # llama.cpp calls in flight: their stop
+_RUNNING_LOCK = threading.Lock()
+_AT_EXIT: list[bool] = []  # whether `_finish_running` is registered
+
+
+def _start(work: Callable[[], None], what: str, stop: threading.Event) -> threading.Thread:
+    """Run `work` (a call into llama.cpp) in a daemon thread that `_finish_running` knows of."""
+    def run() -> None:
+        try:
+            work()
+        finally:
+            with _RUNNING_LOCK:
+                _RUNNING.pop(threading.current_thread(), None)
+
+    thread = threading.Thread(target=run, daemon=True, name=what)
+    with _RUNNING_LOCK:
+        if not _AT_EXIT:
+            atexit.register(_finish_running)
+            _AT_EXIT.append(True)
+        _RUNNING[thread] = stop
+    thread.start()
+    return thread
+
+
+
+def _finish_running() -> None:
+    """At exit, stop the llama.cpp calls still running and wait for them to return: a thread
+    inside llama.cpp when the interpreter ends crashes the process (SIGSEGV)."""
+    with _RUNNING_LOCK:
+        running = list(_RUNNING.items())
+    for _, stop in running:
+        stop.set()
+    for thread, _ in running:
+        thread.join()
+
+
+def _wait_for(work: Callable[[], Any], what: str) -> Any:
+    """Run `work` in a daemon thread; wait for it where Ctrl-C can abandon the wait."""
+    box: dict[str, Any] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            box["value"] = work()
+        except BaseException as exc:  # noqa: B036 - handed to the waiting thread
+            box["error"] = exc
+        finally:
+            done.set()
+
+    _start(run, what, threading.Event())
+    while not done.wait(_POLL_S):
+        pass
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _server(path: Path, threads: int, n_ctx: int):
     """Load the model once per process and return its server."""
     key = (str(path), threads, n_ctx)
     with _LOCK:
-        if key not in _SERVERS:
-            if not path.is_file():
-                raise LLMError(f"model file not found: {path}. Run `agentlib models fetch`.")
-            import xllamacpp
+        if key in _SERVERS:
+            return _SERVERS[key]
+    if not path.is_file():
+        raise LLMError(f"model file not found: {path}. Run `agentlib models fetch`.")
 
-            params = xllamacpp.CommonParams()
-            params.model.path = str(path)
-            params.n_ctx = n_ctx
-            params.n_parallel = 1
-            params.cpuparams.n_threads = threads
-            params.cpuparams_batch.n_threads = threads
-            params.verbosity = -1
-            params.hostnames = ["127.0.0.1"]
-            try:
-                _SERVERS[key] = xllamacpp.Server(params)
-            except Exception as exc:  # the bindings raise plain RuntimeError
-                raise LLMError(f"llama.cpp could not load {path}: {exc}") from exc
-        return _SERVERS[key]
+    def load():
+        import xllamacpp
+
+        with _LOCK:
+            if key not in _SERVERS:
+                params = xllamacpp.CommonParams()
+                params.model.path = str(path)
+                params.n_ctx = n_ctx
+                params.n_parallel = 1
+                params.cpuparams.n_threads = threads
+                params.cpuparams_batch.n_threads = threads
+                params.verbosity = -1
+                params.hostnames = ["127.0.0.1"]
+                try:
+                    _SERVERS[key] = xllamacpp.Server(params)
+                except Exception as exc:  # the bindings raise plain RuntimeError
+                    raise LLMError(f"llama.cpp could not load {path}: {exc}") from exc
+            return _SERVERS[key]
+
+    return _wait_for(load, f"load {path.name}")
 
 
 class LocalLLM:
@@ -74,84 +141,81 @@ class LocalLLM:
             "max_tokens": options.get("max_tokens", self.max_tokens),
             "temperature": options.get("temperature", 0.0),
             "seed": options.get("seed", 0),
+            "stream": True,
+            "stream_options": {"include_usage": True},
         }
         if options.get("stop"):
             request["stop"] = options["stop"]
-        start = time.monotonic()
-        if options.get("on_token") is not None:
-            return _stream(server, request, options["on_token"], start)
-        with _LOCK:
-            response = server.handle_chat_completions(request)
-        latency = time.monotonic() - start
-        if not isinstance(response, dict) or "choices" not in response:
-            raise LLMError(f"llama.cpp returned an error: {str(response)[:500]}")
-        usage = response.get("usage", {})
-        return Completion(
-            text=response["choices"][0]["message"].get("content") or "",
-            prompt_tokens=int(usage.get("prompt_tokens", 0)),
-            completion_tokens=int(usage.get("completion_tokens", 0)),
-            latency_s=latency,
-        )
+        return _generate(server, request, options.get("on_token"), self.path.name)
 
 
-def _stream(server: Any, request: dict[str, Any], on_token: Callable[[str], None],
-            start: float) -> Completion:
-    """Run a streamed completion, handing each piece to `on_token`; its exceptions stop it."""
-    pieces: list[str] = []
-    usage: dict[str, Any] = {}
-    error: dict[str, Any] | None = None
-    raised: BaseException | None = None
-    interrupted = threading.Event()
+def _generate(server: Any, request: dict[str, Any], on_token: Callable[[str], None] | None,
+              model: str) -> Completion:
+    """Stream a completion from a daemon thread, handing each piece to `on_token` here."""
+    start = time.monotonic()
+    pieces: queue.Queue[Any] = queue.Queue()
+    stop = threading.Event()
+    outcome: dict[str, Any] = {}
 
-    def receive(chunk: dict[str, Any]) -> bool:  # True stops generation
-        nonlocal error, raised, usage
-        try:
-            if interrupted.is_set():
-                return True
-            if "error" in chunk:
-                error = chunk
-                return True
-            usage = chunk.get("usage") or usage
-            for choice in chunk.get("choices") or []:
-                piece = (choice.get("delta") or {}).get("content")
-                if piece:
-                    pieces.append(piece)
-                    on_token(piece)
-            return False
-        except BaseException as exc:  # noqa: B036 - the bindings would swallow it
-            raised = exc
+    def receive(chunk: dict[str, Any]) -> bool:  # in llama.cpp's call; True stops generation
+        if stop.is_set():
             return True
+        if "error" in chunk:
+            outcome["error"] = chunk["error"]
+            return True
+        outcome["usage"] = chunk.get("usage") or outcome.get("usage") or {}
+        for choice in chunk.get("choices") or []:
+            piece = (choice.get("delta") or {}).get("content")
+            if piece:
+                pieces.put(piece)
+        return False
 
-    with _ctrl_c_sets(interrupted), _LOCK:
-        server.handle_chat_completions(
-            {**request, "stream": True, "stream_options": {"include_usage": True}}, receive)
-    if raised is not None:
-        raise raised
-    if interrupted.is_set():
-        raise KeyboardInterrupt
-    if error is not None:
-        raise LLMError(f"llama.cpp returned an error: {str(error)[:500]}")
+    def run() -> None:
+        try:
+            with _LOCK:
+                if not stop.is_set():
+                    server.handle_chat_completions(request, receive)
+        except BaseException as exc:  # noqa: B036 - handed to the waiting thread
+            outcome["raised"] = exc
+        finally:
+            pieces.put(_DONE)
+
+    thread = _start(run, f"complete {model}", stop)
+    text: list[str] = []
+    try:
+        while True:
+            try:
+                piece = pieces.get(timeout=_POLL_S)
+            except queue.Empty:
+                continue
+            if piece is _DONE:
+                break
+            text.append(piece)
+            if on_token is not None:
+                on_token(piece)
+    except BaseException:  # noqa: B036 - Ctrl-C or on_token: llama.cpp stops at its next piece
+        stop.set()
+        thread.join(_SETTLE_S)  # generating: it returns at once; reading the prompt: not yet
+        raise
+    if "raised" in outcome:
+        raise LLMError(f"llama.cpp failed on {model}: {outcome['raised']}") from outcome["raised"]
+    if "error" in outcome:
+        raise context_error(outcome["error"], model) or LLMError(
+            f"llama.cpp returned an error: {str(outcome['error'])[:500]}")
+    usage = outcome.get("usage") or {}
     return Completion(
-        text="".join(pieces),
+        text="".join(text),
         prompt_tokens=int(usage.get("prompt_tokens", 0)),
         completion_tokens=int(usage.get("completion_tokens", 0)),
         latency_s=time.monotonic() - start,
     )
 
 
-@contextlib.contextmanager
-def _ctrl_c_sets(event: threading.Event):
-    """In the main thread, make Ctrl-C set `event` instead of raising inside the bindings.
-
-    A KeyboardInterrupt raised while llama.cpp calls back into Python would be printed and
-    ignored by the bindings; the flag lets the callback stop generation cleanly instead.
-    """
-    if (threading.current_thread() is not threading.main_thread()
-            or signal.getsignal(signal.SIGINT) is not signal.default_int_handler):
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, lambda signum, frame: event.set())
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
+def context_error(error: Any, model: str) -> LLMError | None:
+    """The LLMError for llama.cpp's refusal of a prompt longer than the context, else None."""
+    if not isinstance(error, dict) or error.get("type") != "exceed_context_size_error":
+        return None
+    prompt, n_ctx = error.get("n_prompt_tokens"), error.get("n_ctx")
+    counts = (f"the prompt is {prompt} tokens but {model}'s context holds {n_ctx}"
+              if prompt and n_ctx else f"the prompt does not fit {model}'s context")
+    return LLMError(f"{counts}; shorten the task's text (nothing was generated)")

@@ -23,10 +23,17 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 8.0
 
 
+class ModelServerUnavailable(LLMError):
+    """The model server did not answer usefully, even after the configured retries."""
+
+
 class OpenAILLM:
     """POST /chat/completions to `base_url` (e.g. http://127.0.0.1:8080/v1).
 
-    The API key, if any, is read from the environment variable `api_key_env`.
+    The API key, if any, is read from the environment variable `api_key_env`. Each try
+    waits at most `timeout_s`; `retries` more tries follow a retryable failure, after
+    `backoff_s`, doubled each time (the built-in backend takes them from the settings
+    server_timeout_s, server_retries and server_backoff_s).
     """
 
     def __init__(self, base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY",
@@ -88,6 +95,10 @@ class OpenAILLM:
                     raw = response.read()
             except urllib.error.HTTPError as exc:
                 detail = _body(exc)
+                overflow = context_error(detail, self.url)
+                if overflow is not None:
+                    raise overflow from exc
+                detail = detail[:300]
                 if exc.code not in RETRYABLE_STATUS:
                     raise LLMError(f"{self.url} answered HTTP {exc.code}: {detail}. "
                                    f"{_hint(exc.code)}") from exc
@@ -114,15 +125,38 @@ class OpenAILLM:
             except ValueError as exc:
                 raise LLMError(f"{self.url} answered with something that is not JSON: "
                                f"{raw[:200]!r}") from exc
-        raise LLMError(f"{self.url} failed {len(failures)} time(s): {'; '.join(failures)}. "
-                       "The server may be overloaded or the timeout too short.")
+        raise ModelServerUnavailable(
+            f"{self.url} failed {len(failures)} time(s): {'; '.join(failures)}. The server may "
+            "be down, overloaded or the timeout too short (settings server_timeout_s, "
+            "server_retries, server_backoff_s).")
 
 
 def _body(exc: urllib.error.HTTPError) -> str:
     try:
-        return exc.read()[:300].decode(errors="replace").strip() or exc.reason
+        return exc.read()[:20000].decode(errors="replace").strip() or exc.reason
     except OSError:
         return str(exc.reason)
+
+
+def context_error(body: str, url: str) -> LLMError | None:
+    """The LLMError for a server's refusal of a prompt longer than the model's context.
+
+    Read from the answer's structured fields (llama.cpp: `type` exceed_context_size_error
+    with `n_prompt_tokens` and `n_ctx`; OpenAI: `code` context_length_exceeded); None when
+    the answer is something else.
+    """
+    try:
+        error = json.loads(body).get("error")
+    except (ValueError, AttributeError):
+        return None
+    if not isinstance(error, dict) or not (error.get("type") == "exceed_context_size_error"
+                                           or error.get("code") == "context_length_exceeded"):
+        return None
+    prompt, n_ctx = error.get("n_prompt_tokens"), error.get("n_ctx")
+    counts = (f"the prompt is {prompt} tokens but the model's context holds {n_ctx}"
+              if prompt and n_ctx else f"the prompt does not fit the model's context "
+                                       f"({str(error.get('message', ''))[:200]})")
+    return LLMError(f"{url} refused the request: {counts}; shorten the task's text")
 
 
 def _hint(status: int) -> str:

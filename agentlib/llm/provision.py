@@ -149,8 +149,15 @@ def fetch(name: str, progress: Callable[[str], None] = print,
     return assemble(locate_parts(spec), path, spec.size, spec.sha256, bytes_progress)
 
 
+GGUF_MAGIC = b"GGUF"
+CHOICES = f"give --model {', '.join(MODELS)} or the path of a .gguf file"
+
+
 def resolve_model(name_or_path: str) -> Path:
-    """Return the GGUF path for `default`, `small` or an explicit path."""
+    """Return the GGUF path for `default`, `small` or an explicit path, checked.
+
+    A path must be a file that starts with the GGUF magic; nothing is loaded.
+    """
     if name_or_path in MODELS:
         path = model_path(name_or_path)
         if not is_fetched(name_or_path):
@@ -159,5 +166,11 @@ def resolve_model(name_or_path: str) -> Path:
         return path
     path = Path(name_or_path).expanduser()
     if not path.is_file():
-        raise ModelFetchError(f"model file {path} does not exist")
+        what = "is a directory" if path.is_dir() else "does not exist"
+        raise ModelFetchError(f"model {name_or_path!r}: {path} {what}; {CHOICES}")
+    with path.open("rb") as fh:
+        magic = fh.read(len(GGUF_MAGIC))
+    if magic != GGUF_MAGIC:
+        raise ModelFetchError(f"model file {path} is not a GGUF file (it does not start with "
+                              f"{GGUF_MAGIC.decode()}); {CHOICES}")
     return path
