@@ -57,6 +57,13 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
                 "Generate + repair attempts before giving up."),
     SettingSpec("repair_temperature", "AGENTLIB_REPAIR_TEMPERATURE", float, 0.7,
                 "Sampling temperature of repairs (0: greedy); seeded per attempt."),
+    SettingSpec("propose_tests", "AGENTLIB_PROPOSE_TESTS", bool, True,
+                "A task with neither tests nor examples: the model proposes tests and the "
+                "module is stored unconfirmed (false: such a task is refused)."),
+    SettingSpec("propose_samples", "AGENTLIB_PROPOSE_SAMPLES", int, 3,
+                "Candidates drawn for a task whose tests were proposed, chosen by agreement "
+                "with each other and the tests (the first greedy, the rest at "
+                "repair_temperature)."),
     SettingSpec("cross_check", "AGENTLIB_CROSS_CHECK", str, "weak",
                 "When a candidate that passed its tests is compared with one independent "
                 "implementation: weak (only when the tests are weak), always, never."),
@@ -182,6 +189,10 @@ class Settings:
     """Generate + repair attempts before giving up."""
     repair_temperature: float = _default("repair_temperature")
     """Sampling temperature of repairs (0: greedy); seeded per attempt."""
+    propose_tests: bool = _default("propose_tests")
+    """A task with neither tests nor examples: propose tests (False: refuse it)."""
+    propose_samples: int = _default("propose_samples")
+    """Candidates drawn for a task whose tests were proposed, chosen by agreement."""
     cross_check: str = _default("cross_check")
     """Compare a candidate with an independent implementation: weak | always | never."""
     top_k: int = _default("top_k")

@@ -83,7 +83,7 @@ def test_attempts_setting_applies_unless_the_option_overrides_it(env, monkeypatc
 
 
 def test_bad_usage_exits_2(env):
-    assert runner.invoke(app, ["solve", "no tests given"]).exit_code == 2
+    assert runner.invoke(app, ["solve", "no tests given", "--no-propose"]).exit_code == 2
     assert runner.invoke(app, ["solve", "--bogus"]).exit_code == 2
 
 

@@ -25,7 +25,8 @@ def repl_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env.update(AGENTLIB_HOME=str(tmp_path / "home"), AGENTLIB_STORE=str(tmp_path / "store"),
                AGENTLIB_LLM="replay", AGENTLIB_RECORDINGS=str(RECORDINGS / "agent.json"),
                HF_HUB_OFFLINE="1", TERM="xterm-256color",
-               PROMPT_TOOLKIT_NO_CPR="1")  # pexpect cannot answer cursor-position requests
+               PROMPT_TOOLKIT_NO_CPR="1",  # pexpect cannot answer cursor-position requests
+               AGENTLIB_CROSS_CHECK="never")  # as in-process (conftest.isolated_env)
     env.update(extra)
     return env
 

@@ -13,6 +13,8 @@ import uuid
 
 import pytest
 import scenarios
+from conftest import RECORDINGS
+from test_examples_cli import EDITED_TEST, NO_EXAMPLES_TASK, WORDS_TASK
 from test_repl import AGENTLIB, repl_env
 
 
@@ -48,6 +50,16 @@ class Pane:
                 return screen
             time.sleep(0.3)
         raise AssertionError(f"{needle!r} never appeared on screen:\n{self.screen()}")
+
+    def wait_for_count(self, needle: str, count: int, timeout: float = 120) -> str:
+        """Wait until `needle` has appeared `count` times (scrollback included)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            screen = self.screen()
+            if screen.count(needle) >= count:
+                return screen
+            time.sleep(0.3)
+        raise AssertionError(f"{needle!r} never appeared {count} times:\n{self.screen()}")
 
     def keys(self, *keys: str) -> None:
         for key in keys:
@@ -96,5 +108,55 @@ def test_a_person_sees_the_status_bar_the_solved_task_and_completions(tmp_path):
 
         pane.keys("C-d")
         pane.wait_for("bye")
+    finally:
+        pane.close()
+
+
+def test_a_person_accepts_derived_tests_edits_proposed_ones_and_drops_others(tmp_path):
+    """Recorded completions of the real small model (tests/record_examples.py)."""
+    choices = "Enter solves with them"
+    pane = Pane([AGENTLIB, "repl"], repl_env(
+        tmp_path, PROMPT_TOOLKIT_NO_CPR="", AGENTLIB_NO_PLUGINS="1",
+        AGENTLIB_RECORDINGS=str(RECORDINGS / "examples.json")))
+    try:
+        pane.wait_for("agentlib›", timeout=30)
+        pane.wait_for("model replay:default ready", timeout=120, visible=True)
+        # examples written in words: the tests read from them are shown, marked, accepted
+        pane.line(WORDS_TASK)
+        pane.keys("Enter")
+        screen = pane.wait_for(choices)
+        assert "3 test(s) derived from the text:" in screen
+        assert 'assert vowel_count("sky") == 0    (derived)' in screen
+        pane.keys("Enter")  # accept
+        screen = pane.wait_for("stored as vowel_count v1")
+        assert "created · solved" in screen
+
+        # no example: the model proposes tests; the person adds one and solves
+        pane.line(NO_EXAMPLES_TASK)
+        pane.keys("Enter")
+        screen = pane.wait_for_count(choices, 2)
+        assert "test(s) proposed by the model (check them):" in screen
+        proposed = [line.split("    (proposed)")[0].strip() for line in screen.splitlines()
+                    if line.rstrip().endswith("(proposed)")]
+        assert proposed and all(t.startswith("assert max_of_three(") for t in proposed)
+        pane.line("e")
+        pane.wait_for("agentlib› " + proposed[0], visible=True)  # the tests, to edit
+        pane.keys("Enter")  # a new line after the last one
+        pane.line(EDITED_TEST)
+        pane.keys("Enter")  # the empty line solves
+        screen = pane.wait_for("stored as max_of_three v1")
+        table = screen[screen.rindex("def max_of_three"):]
+        assert EDITED_TEST in table and all(t in table for t in proposed)  # every test ran
+        assert "proposed by the model" not in table  # the person's tests now: no warning
+
+        # proposed again, and dropped: nothing is solved
+        pane.line(NO_EXAMPLES_TASK)
+        pane.keys("Enter")
+        pane.wait_for_count(choices, 3)
+        pane.line("d")
+        pane.wait_for("dropped: add tests with /test")
+        pane.keys("C-d")
+        pane.wait_for("bye")
+        assert pane.screen().count("stored as") == 2
     finally:
         pane.close()

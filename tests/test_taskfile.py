@@ -47,7 +47,7 @@ def test_malformed_lines_name_file_line_and_field(tmp_path):
     lines = list(read_tasks(f))
     assert lines[0].task is not None
     assert f"{f}:2: invalid JSON" in lines[1].error
-    assert f"{f}:3:" in lines[2].error and "'tests'" in lines[2].error
+    assert lines[2].task is not None and lines[2].task.tests == []  # proposed when solved
     assert "tests[0] is not valid Python" in lines[3].error
     assert "expected a JSON object" in lines[4].error
     assert f"{f}:7:" in lines[5].error and "entry_point" in lines[5].error
@@ -93,8 +93,7 @@ def test_doctest_examples_become_tests_only_when_tests_are_empty():
     assert [t.source for t in task.tests] == ["assert double(2) == 4"]  # printed output skipped
     given = parse_task({"prompt": prompt, "tests": ["assert double(3) == 6"]}, "here")
     assert [t.source for t in given.tests] == ["assert double(3) == 6"]
-    with pytest.raises(TaskFormatError, match="write examples in the prompt"):
-        parse_task({"prompt": "No examples here.", "tests": []}, "here")
+    assert parse_task({"prompt": "No examples here.", "tests": []}, "here").tests == []
 
 
 def test_examples_in_words_become_derived_tests_given_tests_stay_given():
@@ -112,8 +111,8 @@ def test_entry_point_selects_the_examples_and_names_input_output():
     record = {"prompt": "Sum a list.\nInput: [1, 2, 3]\nOutput: 6", "entry_point": "total"}
     assert [t.source for t in parse_task(record, "here").tests] == [
         "assert total([1, 2, 3]) == 6"]
-    with pytest.raises(TaskFormatError, match="here: no tests"):
-        parse_task({"prompt": "Sum a list.\nInput: [1, 2, 3]\nOutput: 6"}, "here")
+    # without a function to call, "Input: … Output: …" is not read: no tests (proposed later)
+    assert parse_task({"prompt": "Sum a list.\nInput: [1, 2, 3]\nOutput: 6"}, "here").tests == []
 
 
 def test_tests_of_the_wrong_type_are_refused():

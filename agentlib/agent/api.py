@@ -64,7 +64,8 @@ class Agent:
     def solve(self, task: Task, on_token: Callable[[str], None] | None = None,
               thread_id: str | None = None,
               on_step: Callable[[str, dict[str, Any]], None] | None = None) -> SolveResult:
-        """Solve one task: reuse, or generate + validate + repair, then store.
+        """Solve one task: reuse, or generate + validate + repair, then store. A task without
+        tests has them proposed by the model first (unless the `propose_tests` setting is off).
 
         With a checkpointer, `thread_id` names the task's checkpoint thread: a task whose
         graph already finished is not run again, one that stopped midway continues.
@@ -74,16 +75,20 @@ class Agent:
         from agentlib.agent.context import SolveContext
 
         start = time.monotonic()
-        if not task.tests:
-            raise TaskFormatError(f"task {task.id or task.prompt[:40]!r} has no tests")
+        if not task.tests and not self.settings.propose_tests:
+            raise TaskFormatError(
+                f"task {task.id or task.prompt[:40]!r} has no tests and proposing them is off "
+                "(--no-propose, or the propose_tests setting): give tests, or write examples "
+                "in the text such as `f(1) => 2`")
         entry = task.entry_point or infer_entry_point([t.source for t in task.tests])
-        if not entry:
+        if not entry and task.tests:  # without tests, `propose` names the function
             raise TaskFormatError(
                 f"task {task.id or task.prompt[:40]!r}: cannot tell which function the tests "
                 "call; give `entry_point`")
         check_tests(task.tests, f"task {task.id or task.prompt[:40]!r}", entry)
         context = SolveContext(self.runtime, on_token=on_token)
-        initial = {"task": task, "entry_point": entry, "max_attempts": self.settings.attempts,
+        initial = {"task": task, "entry_point": entry or "",
+                   "max_attempts": self.settings.attempts,
                    "attempts": [], "steps": []}
         graph = self._compiled()
         config: dict[str, Any] = {"recursion_limit": 100}
@@ -93,7 +98,7 @@ class Agent:
             config["configurable"] = {"thread_id": thread_id or task.id or uuid.uuid4().hex}
             state = self._resume(graph, initial, context, config, on_step)
         self._flush_counters()
-        return result(task, entry, state, time.monotonic() - start)
+        return result(task, state.get("entry_point") or entry, state, time.monotonic() - start)
 
     @staticmethod
     def _resume(graph: Any, initial: dict[str, Any], context: Any, config: dict[str, Any],

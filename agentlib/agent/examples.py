@@ -110,6 +110,16 @@ def find_examples(text: str, entry_point: str | None = None) -> list[Example]:
             if example.function == target]
 
 
+def task_function(text: str) -> str | None:
+    """Return the function a task's text names: the one it `def`ines, else the one it shows
+    in a code span such as `count(s)`; None when the text names none, or several."""
+    defined = _signatures(text, _DEF)
+    if len(defined) == 1:
+        return next(iter(defined))
+    mentioned = _signatures(text, _MENTION)
+    return next(iter(mentioned)) if not defined and len(mentioned) == 1 else None
+
+
 def _inline_examples(text: str) -> list[tuple[int, Example]]:
     found = []
     offset = 0

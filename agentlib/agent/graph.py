@@ -1,13 +1,17 @@
 """The agent graph (who decides each edge: `policy`).
 
-    retrieve → try_reuse ─┬─ reused ──────────────────────────────────────────→ finish
-                          └→ generate → validate ─┬─ passed → store ─┬─────────→ finish
-                                  ↑               │    ↑             └→ reflect → finish
-                                  │               │    └─ weak tests: cross_check ─┐
-                                  │               │     disagrees (once): counterexample
-                                  │               │                  → validate …
-                     repair ┐     │               ├─ out of attempts → reflect → finish
-                     retry  ├─────┘ ←─────────────┘  otherwise: policy.next_kind
+    START ─┬─ tests ─────────────→ retrieve → try_reuse ─┬─ reused ────────────────→ finish
+           └─ none → propose ─┬─ proposed ─↑             ├─ proposed → sample → select ─┐
+                              └─ none usable → finish    └─ otherwise → generate ─┐     │
+                                                                                  ↓     ↓
+                                             validate ←───────────────────────────┴─────┘
+                                  ↑          ├─ passed → store ─┬────────────→ finish
+                                  │          │    ↑             └→ reflect → finish
+                                  │          │    └─ weak tests: cross_check ─┐
+                                  │          │     disagrees (once): counterexample
+                                  │          │                  → validate …
+                     repair ┐     │          ├─ out of attempts → reflect → finish
+                     retry  ├─────┘ ←────────┘  otherwise: policy.next_kind
                      restart┘
 """
 
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from langgraph.graph import END, START, StateGraph
 
-from agentlib.agent import ask, cross_check, learn, policy, retrieve, validate
+from agentlib.agent import agreement, ask, cross_check, learn, policy, propose, retrieve, validate
 from agentlib.agent.context import SolveContext
 from agentlib.agent.state import SolveState
 
@@ -23,6 +27,9 @@ from agentlib.agent.state import SolveState
 def build_graph() -> StateGraph:
     """Return the uncompiled graph; compile it at the call site (with a checkpointer if any)."""
     graph = StateGraph(SolveState, context_schema=SolveContext)
+    graph.add_node("propose", propose.propose)
+    graph.add_node("sample", agreement.sample)
+    graph.add_node("select", agreement.select)
     graph.add_node("retrieve", retrieve.retrieve)
     graph.add_node("try_reuse", retrieve.try_reuse)
     graph.add_node("generate", ask.generate)
@@ -35,7 +42,10 @@ def build_graph() -> StateGraph:
     graph.add_node("store", learn.store)
     graph.add_node("reflect", learn.reflect)
     graph.add_node("finish", learn.finish)
-    graph.add_edge(START, "retrieve")
+    graph.add_conditional_edges(START, policy.route_start)
+    graph.add_conditional_edges("propose", policy.route_after_propose)
+    graph.add_edge("sample", "select")
+    graph.add_edge("select", "validate")
     graph.add_edge("retrieve", "try_reuse")
     graph.add_conditional_edges("try_reuse", policy.route_after_reuse)
     for asking in ("generate", "repair", "retry", "restart", "counterexample"):

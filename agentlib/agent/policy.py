@@ -13,7 +13,7 @@ from typing import Any, Literal
 from langgraph.runtime import Runtime
 
 from agentlib.agent.context import SolveContext
-from agentlib.agent.state import SolveState, last_attempt, llm_attempts, reused, solved
+from agentlib.agent.state import SolveState, last_attempt, llm_attempts, proposed, reused, solved
 from agentlib.config import ConfigError
 from agentlib.model import Attempt, AttemptKind, Hit, Insight, Module, Task
 
@@ -77,6 +77,15 @@ def sampling(kind: AttemptKind, attempts_before: int, temperature: float) -> Sam
     if kind in ("generate", "retry", "reuse") or temperature <= 0:
         return Sampling()
     return Sampling(temperature=temperature, seed=attempts_before)
+
+
+def sample_sampling(number: int, temperature: float) -> Sampling:
+    """The sampling of the `number`-th (1-based) candidate drawn for proposed tests: the first
+    greedy, as `generate` asks; the others at `temperature` (the `repair_temperature`
+    setting; 0: greedy), seeded by their number, so that they are independent draws."""
+    if number == 1 or temperature <= 0:
+        return Sampling()
+    return Sampling(temperature=temperature, seed=number - 1)
 
 
 def independent_sampling(temperature: float) -> Sampling:
@@ -152,6 +161,16 @@ def lessons_misled(state: SolveState) -> bool:
             and not tried[0].modules_shown)
 
 
+def route_start(state: SolveState) -> Literal["propose", "retrieve"]:
+    """A task without tests has them proposed first (`Agent.solve` refuses it when proposing
+    is off)."""
+    return "retrieve" if state["task"].tests else "propose"
+
+
+def route_after_propose(state: SolveState) -> Literal["retrieve", "finish"]:
+    return "retrieve" if state["task"].tests else "finish"
+
+
 MISLEAD_EVIDENCE = 2
 """First attempts that must have failed with a module in view before it can be hidden."""
 UNUSED_AFTER = 4
@@ -204,9 +223,13 @@ def insight_misleads(insight: Insight) -> bool:
 
 
 def route_after_reuse(state: SolveState, runtime: Runtime[SolveContext]
-                      ) -> Literal["finish", "generate"]:
+                      ) -> Literal["finish", "generate", "sample"]:
+    """Reused: done. Proposed tests: draw several candidates and choose by agreement
+    (`select`), since a candidate that fails a proposed test may still be right."""
     cross_check_mode(runtime.context.settings.cross_check)  # a bad setting fails before a call
-    return "finish" if reused(state) is not None else "generate"
+    if reused(state) is not None:
+        return "finish"
+    return "sample" if proposed(state) else "generate"
 
 
 def route_after_validate(state: SolveState, runtime: Runtime[SolveContext]) -> Literal[

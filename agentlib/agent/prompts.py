@@ -20,6 +20,39 @@ Write a Python function named `{name}`. It must pass these tests:
 {tests}
 {library}{insights}"""
 
+GENERATE_PROPOSED = """Task: {prompt}
+
+Write a Python function named `{name}`. These tests were proposed from the task and may hold
+a mistake; where one disagrees with the task, follow the task:
+{tests}
+{library}{insights}"""
+
+GENERATE_UNTESTED = """Task: {prompt}
+
+Write a Python function named `{name}`.
+"""
+
+SAMPLE = """
+(Solution {number} of {count}: write it your own way.)"""
+"""Ends the prompt of each sample after the first, so that each is its own conversation."""
+
+SYSTEM_PROPOSE = (
+    "You are an expert Python tester. You write test cases for a function from its "
+    "description, before the function exists. Reply with exactly one ```python code block "
+    "holding only assert statements."
+)
+
+PROPOSE = """Task: {prompt}
+
+Write {count} test cases for {function}, one per line, each of the form
+`assert {call}(arguments) == expected_result` with literal arguments and a literal expected
+result. Cover typical inputs and one edge case, and work out each expected result carefully
+from the task. Do not write the function: reply with only the assert lines, in one ```python
+code block."""
+
+PROPOSE_NAMED = "the Python function `{name}`"
+PROPOSE_UNNAMED = "the Python function this task describes (give it a short snake_case name)"
+
 LIBRARY = """
 These verified functions are already defined and you may call them by name (do not redefine
 or import them):

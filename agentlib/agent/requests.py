@@ -74,11 +74,14 @@ def module_line(module: Module) -> str:
 
 
 def task_prompt(state: SolveState, library: str = "", insights: str = "") -> str:
-    """The task, its tests and (optionally) the library and lessons sections."""
+    """The task, its tests (said to be fallible when the model proposed them) and, optionally,
+    the library and lessons sections."""
     task = state["task"]
-    return prompts.GENERATE.format(prompt=task.prompt, name=state["entry_point"],
-                                   tests=prompts.format_tests([t.source for t in task.tests]),
-                                   library=library, insights=insights)
+    proposed = any(t.origin == "proposed" for t in task.tests)
+    text = prompts.GENERATE_PROPOSED if proposed else prompts.GENERATE
+    return text.format(prompt=task.prompt, name=state["entry_point"],
+                       tests=prompts.format_tests([t.source for t in task.tests]),
+                       library=library, insights=insights)
 
 
 def _insights_section(state: SolveState) -> str:

@@ -14,6 +14,7 @@ from agentlib.agent.adapt import Adaptation, adaptations
 from agentlib.agent.context import SolveContext
 from agentlib.agent.policy import hidden_reason, insight_misleads
 from agentlib.agent.state import SolveState
+from agentlib.agent.unconfirmed import reuse_notice
 from agentlib.code import Call, accepts, defined_functions, find_function, first_call
 from agentlib.errors import StoreError
 from agentlib.library.insights import select_insights
@@ -170,24 +171,27 @@ def try_reuse(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, An
                 how = "revived from the pruned modules and reused"
             ctx.library.update_counters(module.id, times_reused=1)
             own = module.name == entry
+            notes, warnings = reuse_notice(ctx.library, module, task, own)
             return {"attempts": [Attempt(
                 kind="reuse", candidate=module.source if own else wrapper_source(entry, module.name),
                 dependencies=[] if own else [module.name], program=program, verdict=verdict,
                 module_id=module.id, module=module.name,
-                notes=[f"{how}: passed {len(verdict.results)} test(s) with zero LLM calls"],
-                asked_s=round(time.monotonic() - start, 4))]}
+                notes=[f"{how}: passed {len(verdict.results)} test(s) with zero LLM calls",
+                       *notes], asked_s=round(time.monotonic() - start, 4))],
+                "warnings": warnings}
         ctx.library.update_counters(module.id, times_failed=1)
     near = [h.module for h in hits if h.distance <= ctx.settings.module_max_distance]
     adapted, runs = (None, 0) if wanted is None else _adapted(ctx, task, entry, wanted, near)
     if adapted is not None:
         module, adaptation, wrapper, program, verdict = adapted
         ctx.library.update_counters(module.id, times_reused=1)
+        notes, warnings = reuse_notice(ctx.library, module, task, own=False)
         return {"attempts": [Attempt(
             kind="reuse", candidate=wrapper, dependencies=[module.name], program=program,
             verdict=verdict, module_id=module.id, module=module.name,
             notes=[f"reused through an adapted call {entry}{adaptation.describe(module.name)}: "
-                   f"passed {len(verdict.results)} test(s) with zero LLM calls"],
-            asked_s=round(time.monotonic() - start, 4))]}
+                   f"passed {len(verdict.results)} test(s) with zero LLM calls", *notes],
+            asked_s=round(time.monotonic() - start, 4))], "warnings": warnings}
     adapting = f"; {runs} adapted call(s) failed" if runs else ""
     if not outcomes:
         return {"steps": step("try_reuse", "nothing to try" if not runs else "no module passed",

@@ -54,6 +54,15 @@ class SolveState(TypedDict, total=False):
     """Every iteration, in order: a reuse, or an LLM attempt and its judgement."""
     steps: Annotated[list[TraceStep], operator.add]
     """The decisions of the nodes that are not attempts (retrieve, try_reuse, store, reflect)."""
+    samples: list[Attempt]
+    """The candidates `sample` drew for a task whose tests were proposed; `select` picks one."""
+    side_replies: Annotated[list[Reply], operator.add]
+    """Completions asked for outside the attempts: the proposal, the samples not chosen."""
+    warnings: Annotated[list[str], operator.add]
+    """What the caller must know of the result: proposed tests dropped, an unconfirmed module
+    reused."""
+    stopped: str | None
+    """Why the solve ended before any attempt (the model proposed no usable test)."""
     reflection: Reply | None
     """The reflection's completion, when reflect asked the model for a lesson."""
     stored: Module | None
@@ -78,15 +87,21 @@ def reused(state: SolveState) -> Attempt | None:
     return last if last is not None and last.kind == "reuse" and last.passed else None
 
 
+def proposed(state: SolveState) -> bool:
+    """The task's tests were proposed by the model (no person wrote them)."""
+    return any(t.origin == "proposed" for t in state["task"].tests)
+
+
 def solved(state: SolveState) -> bool:
     last = last_attempt(state)
     return last is not None and last.passed
 
 
 def replies(state: SolveState) -> list[Reply]:
-    """Every completion the solve asked for: one per LLM attempt, the independent
-    implementation of the evidence step, and the reflection."""
+    """Every completion the solve asked for: one per LLM attempt, the proposal and the samples
+    not chosen, the independent implementation of the evidence step, and the reflection."""
     found = [a.reply for a in state.get("attempts") or [] if a.reply is not None]
+    found += state.get("side_replies") or []
     checked = state.get("cross_check")
     if checked is not None and checked.reply is not None:
         found.append(checked.reply)

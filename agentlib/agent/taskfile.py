@@ -7,8 +7,9 @@ HumanEval: {"task_id", "prompt", "entry_point", "test"}: the visible tests are t
            examples in the prompt; `test` (its `check(candidate)`) becomes a hidden test.
 When `tests` is empty or missing, the examples written in the prompt (`f(1) => 2`,
 `>>> f(1)` then `2`, "Input: 1 Output: 2"…; see `agentlib.agent.examples`) become the tests,
-each marked `origin="derived"`. A reference solution (`code`, `canonical_solution`) is never
-read.
+each marked `origin="derived"`; a task with neither has no tests, and the agent proposes them
+(`agentlib.agent.propose`) unless proposing is off. A reference solution (`code`,
+`canonical_solution`) is never read.
 """
 
 from __future__ import annotations
@@ -75,9 +76,6 @@ def parse_task(record: Any, where: str) -> Task:
         raise TaskFormatError(f"{where}: field 'entry_point' must be a Python identifier")
     cases = [TestCase(t, setup) for t in tests] if tests else \
         derived_tests(prompt, entry, setup)
-    if not cases:
-        raise TaskFormatError(f"{where}: no tests: give 'tests' (or 'test_list'), or write "
-                              "examples in the prompt such as `f(1) => 2` or `>>> f(1)` / `2`")
     task_id = _field(record, "id", "task_id")
     return Task(prompt=prompt.strip(), tests=cases,
                 id=str(task_id) if task_id is not None else "", entry_point=entry,

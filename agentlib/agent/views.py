@@ -58,10 +58,20 @@ def attempt_lines(attempt: Attempt) -> list[TraceStep]:
     return [asked_line(attempt), _validated(attempt)]
 
 
+def _derived(state: dict[str, Any]) -> list[TraceStep]:
+    """The first line when the task's tests were read from its text."""
+    task = state.get("task")
+    derived = [t.source for t in task.tests if t.origin == "derived"] if task else []
+    if not derived:
+        return []
+    return [TraceStep("derive", f"{len(derived)} test(s) from the text", "\n".join(derived))]
+
+
 def trace(state: dict[str, Any]) -> list[TraceStep]:
-    """Every decision in order: node steps and attempts' lines interleaved as they happened."""
+    """Every decision in order: where the tests came from, then node steps and attempts'
+    lines interleaved as they happened."""
     steps = state.get("steps") or []
-    lines: list[TraceStep] = []
+    lines: list[TraceStep] = _derived(state)
     for number, attempt in enumerate(state.get("attempts") or []):
         lines += [s for s in steps if s.after == number]
         lines += attempt_lines(attempt)
@@ -79,6 +89,19 @@ def _error(attempt: Attempt | None) -> str | None:
         message = first.message.splitlines()[0] if first.message else ""
         return f"{first.test}: {first.error_type}: {message}"
     return None
+
+
+def proposal_warnings(state: dict[str, Any]) -> list[str]:
+    """What a result must say when its tests were proposed: which, and how it was stored."""
+    task = state.get("task")
+    tests = [t.source for t in task.tests if t.origin == "proposed"] if task else []
+    if not tests:
+        return []
+    stored = state.get("stored")
+    unconfirmed = stored is not None and stored.verification.get("status") == "unconfirmed"
+    kept = (f"; stored {stored.name} unconfirmed: check them, then `agentlib lib confirm "
+            f"{stored.name}`" if unconfirmed else "")
+    return [f"the tests were proposed by the model, not given: {'; '.join(tests)}{kept}"]
 
 
 def result(task: Task, entry: str, state: dict[str, Any], wall: float) -> SolveResult:
@@ -101,8 +124,9 @@ def result(task: Task, entry: str, state: dict[str, Any], wall: float) -> SolveR
         attempts=len(tried), llm_calls=len(completions),
         prompt_tokens=sum(r.prompt_tokens for r in completions),
         completion_tokens=sum(r.completion_tokens for r in completions),
-        wall_s=round(wall, 3), error=None if done else _error(last),
+        wall_s=round(wall, 3), error=None if done else _error(last) or state.get("stopped"),
         verdict=last.verdict if last else None, trace=trace(state),
         modules_used=[reuse.module] if reuse is not None and reuse.module else
         list(last.dependencies) if last else [],
-        insights_used=[i.id for i in state.get("insights") or []])
+        insights_used=[i.id for i in state.get("insights") or []],
+        warnings=proposal_warnings(state) + list(state.get("warnings") or []))

@@ -7,7 +7,9 @@ with repair use the configured `attempts`):
 - `no-repair`  library, but one attempt;
 - `no-insights` library and repair, but no insights shown or learned;
 - `raw`        the model alone: one completion, no retrieval, no repair, no evidence step,
-               same extraction and sandbox;
+               same extraction and sandbox; on a task without visible tests, one completion
+               from the text alone (no tests proposed), judged by the hidden tests only
+               (status `untested`);
 - `agent-no-plugins` the full agent with no plugin loaded (built-ins only), where every other
                configuration runs with the installed plugins (as the quickstart installs
                them): the difference is what the plugins change.
@@ -31,7 +33,8 @@ CONFIGS = {
     "no-library": {"use_library": False},
     "no-repair": {"use_library": True, "attempts": 1},
     "no-insights": {"use_library": True, "use_insights": False},
-    "raw": {"use_library": False, "attempts": 1, "cross_check": "never"},
+    "raw": {"use_library": False, "attempts": 1, "propose_tests": False,
+            "cross_check": "never"},
     "agent-no-plugins": {"use_library": True},
 }
 WITHOUT_PLUGINS = frozenset({"agent-no-plugins"})
@@ -126,6 +129,12 @@ def run_config(name: str, tasks: list[Task], llm: Any, base: Settings, workdir: 
         agent.library.embed("warm up")
     summary.setup_s = round(time.monotonic() - start, 3)
     for task in tasks:
+        if not task.tests and not settings.propose_tests:
+            row = untested_row(name, agent, task)
+            summary.add(row)
+            if on_row:
+                on_row(row)
+            continue
         result = agent.solve(task)
         hidden = None
         if task.hidden_tests:
@@ -141,6 +150,23 @@ def run_config(name: str, tasks: list[Task], llm: Any, base: Settings, workdir: 
         if on_row:
             on_row(row)
     return summary
+
+
+def untested_row(config: str, agent: Any, task: Task) -> TaskRow:
+    """One completion for a task without visible tests, judged by its hidden tests alone."""
+    from agentlib.agent.propose import write_untested
+
+    start = time.monotonic()
+    attempt = write_untested(agent.runtime, task)
+    reply = attempt.reply
+    hidden = hidden_passes(attempt.program, task.hidden_tests) if task.hidden_tests else None
+    return TaskRow(config=config, id=task.id, status="untested",
+                   decision="created" if attempt.program else "failed", llm_calls=1,
+                   prompt_tokens=reply.prompt_tokens if reply else 0,
+                   completion_tokens=reply.completion_tokens if reply else 0,
+                   wall_s=round(time.monotonic() - start, 3), attempts=1, hidden=hidden,
+                   library_size=agent.library.count() if agent.library is not None else 0,
+                   error=attempt.rejection.reason if attempt.rejection else None)
 
 
 def run_configs(tasks: list[Task], configs: list[str], llm: Any, base: Settings,

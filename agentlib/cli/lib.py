@@ -132,6 +132,52 @@ def remove(
             f"{', '.join(broken)}", highlight=False)
 
 
+@app.command("confirm")
+def confirm(
+    name: Annotated[str, typer.Argument(help="Module name.")],
+    test: Annotated[Optional[list[str]], typer.Option(
+        "--test", "-t", help="A test it must pass first, then kept with it (repeatable).")]
+    = None,
+    library: LibraryOpt = None,
+) -> None:
+    """Confirm a module stored unconfirmed (its tests were proposed by the model).
+
+    With --test, the tests run in the sandbox first and are added only if all pass; exit 1
+    when one fails.
+    """
+    from agentlib.library.verified import set_verification
+    from agentlib.model import TestCase
+    from agentlib.sandbox import run
+    from agentlib.verify.record import confirmed
+
+    lib = open_library_at(library)
+    module = lib.get(name)
+    if module is None:
+        raise StoreError(f"no active module named {name!r} in {lib.location}; see "
+                         "`agentlib lib list`")
+    tests = [t.strip() for t in test or []]
+    if tests:
+        from agentlib.agent.taskfile import parse_task
+
+        parse_task({"prompt": name, "tests": tests}, "--test")  # refuses one that does not parse
+        verdict = run(lib.program_for(module), [TestCase(t) for t in tests])
+        if not verdict.passed:
+            err = Console(stderr=True)
+            err.print(f"[bold red]not confirmed:[/] {name} fails {len(verdict.failures)} of "
+                      f"{len(tests)} test(s) ({verdict.ended}):", highlight=False)
+            for failure in verdict.failures:
+                err.print(f"  - {failure.test}: {failure.error_type}: "
+                          f"{failure.message.strip()[:200]}", highlight=False, markup=False)
+            raise typer.Exit(1)
+    if module.verification.get("status") == "confirmed" and not tests:
+        console.print(f"{name} v{module.version} is already confirmed")
+        return
+    record = confirmed(module.verification, tests, "confirmed by hand").to_dict()
+    stored = set_verification(lib, module.id, record, tests)
+    console.print(f"confirmed {name} v{stored.version}" + (
+        f" with {len(tests)} more test(s) ({len(stored.tests)} in all)" if tests else ""))
+
+
 @app.command("reindex")
 def reindex(library: LibraryOpt = None) -> None:
     """Re-embed every module and insight with the configured embedder."""

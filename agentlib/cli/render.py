@@ -61,14 +61,17 @@ def render_result(console: Console, result: SolveResult, trace: bool = False,
     if result.error:
         message = escape(" ".join(result.error.split()))
         (errors or console).print(f"[red]error:[/] {message}", highlight=False, soft_wrap=True)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {escape(warning)}", highlight=False)
 
 
 def modules_table(modules: list[Module]) -> Table:
     table = Table(title=f"{len(modules)} module(s)")
     for column in ("name", "signature", "v", "reused", "deps", "task"):
         table.add_column(column, overflow="fold")
-    for m in modules:
-        table.add_row(m.name, m.signature, str(m.version), str(m.times_reused),
+    for m in modules:  # a module whose tests the model proposed is marked until confirmed
+        name = f"{m.name} (unconfirmed)" if m.verification.get("proposed") else m.name
+        table.add_row(name, m.signature, str(m.version), str(m.times_reused),
                       ", ".join(m.dependencies), m.task_id or "")
     return table
 
@@ -84,6 +87,10 @@ def render_module(console: Console, module: Module) -> None:
     for key in ("signature", "task_prompt", "task_id", "backend", "model"):
         table.add_row(key, str(getattr(module, key)))
     table.add_row("dependencies", ", ".join(module.dependencies) or "none")
+    if module.verification:
+        record = module.verification
+        table.add_row("verification", "; ".join([str(record.get("status")),
+                                                 *record.get("warnings", [])]))
     table.add_row("counters", f"retrieved {module.times_retrieved}, reused {module.times_reused}, "
                               f"failed {module.times_failed}")
     table.add_row("tests", "\n".join(module.tests))

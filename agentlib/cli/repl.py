@@ -10,6 +10,7 @@ history are in `repl_keys`; the slash commands are a table (`repl_commands`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import signal
 import sys
@@ -29,7 +30,7 @@ from agentlib.cli.repl_commands import (
     add_plugin_commands,
     builtin_commands,
 )
-from agentlib.cli.repl_draft import TaskDraft, read_plain
+from agentlib.cli.repl_draft import Asker, TaskDraft, offer_tests, read_plain
 from agentlib.cli.repl_loading import Background, ReplLLM
 from agentlib.config import Settings
 from agentlib.errors import AgentlibError, PluginError
@@ -49,6 +50,7 @@ class ReplSession:
         for refused in add_plugin_commands(self.commands, runtime.pm):
             console.print(f"[yellow]warning:[/] {escape(refused)}", highlight=False)
         self.draft: TaskDraft | None = None
+        self.asker: Asker | None = None  # set in a terminal: tests are offered for checking
         self.last_result = None
         self.module_names: list[str] = []
         self._tasks_solved = 0
@@ -143,7 +145,18 @@ class ReplSession:
             return
         self.draft = draft
         if not draft.tests:
-            self.say("no tests yet: add them with /test assert …, then /solve")
+            offer_tests(self, draft)
+
+    def propose(self, prompt: str, name: str | None):
+        """Ask the model for tests of a task (`agentlib.agent.propose`), streamed to the screen."""
+        from agentlib.agent.propose import ask_for_tests
+
+        with self.console.status("proposing tests…", spinner="dots") as status:
+            self.status = status
+            try:
+                return ask_for_tests(ReplLLM(self), prompt, name, self.stream_token)
+            finally:
+                self.status = None
 
     def solve_draft(self) -> None:
         from agentlib.agent import Agent
@@ -158,6 +171,8 @@ class ReplSession:
         self._tasks_solved += 1
         task = parse_task({"id": f"repl-{self._tasks_solved}", "prompt": draft.prompt,
                            "tests": draft.tests}, "your task")
+        task.tests = [dataclasses.replace(t, origin="derived") if t.source in draft.derived
+                      else t for t in task.tests]
         library = self.library() if self.settings.use_library else None
         if self._agent is None:  # settings are shared, and ReplLLM follows /model switches
             self._agent = Agent(self.runtime.derive(llm=ReplLLM(self)))
@@ -247,6 +262,12 @@ def run_repl(settings: Settings, debug: bool = False) -> None:
                   highlight=False)
     console.print(INPUT_HELP, highlight=False)
     prompt = prompt_session(session) if interactive else None
+    if prompt is not None:
+        from prompt_toolkit import PromptSession
+
+        choice = PromptSession()
+        session.asker = Asker(choose=choice.prompt,
+                              edit=lambda text: prompt.prompt("agentlib› ", default=text))
     while True:
         try:
             text = prompt.prompt("agentlib› ") if prompt is not None else read_plain()

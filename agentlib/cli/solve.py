@@ -65,6 +65,9 @@ def solve(
         "--no-insights", help="Neither show insights nor learn new ones.")] = False,
     no_repair: Annotated[bool, typer.Option(
         "--no-repair", help="One attempt only (same as --attempts 1).")] = False,
+    no_propose: Annotated[bool, typer.Option(
+        "--no-propose", help="Refuse a task with neither tests nor examples instead of having "
+                             "the model propose tests (stored unconfirmed).")] = False,
     trace: Annotated[bool, typer.Option(help="Show every decision the agent took.")] = False,
     json_out: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
     quiet: QuietOpt = False,
@@ -88,6 +91,8 @@ def solve(
     settings.use_insights = not no_insights
     if no_repair:
         settings.attempts = 1
+    if no_propose:
+        settings.propose_tests = False
     quiet = is_quiet(quiet)
     if file is not None:
         if prompt or test:
@@ -99,7 +104,7 @@ def solve(
     if not prompt or not prompt.strip():
         raise typer.BadParameter("a task needs PROMPT, its description in words (or use "
                                  "--file tasks.jsonl)", param_hint="PROMPT")
-    task = _command_line_task(prompt, test, entry_point)
+    task = _command_line_task(prompt, test, entry_point, settings.propose_tests)
     runtime = make_runtime(settings)
     runtime.llm()  # a bad backend or model fails now, before the library opens
     derived = [t.source for t in task.tests if t.origin == "derived"]
@@ -107,12 +112,10 @@ def solve(
         err_console.print(f"{len(derived)} test(s) derived from the text:", highlight=False)
         for source in derived:
             err_console.print(f"  {source}", highlight=False, markup=False)
+    elif not task.tests and not quiet:
+        err_console.print("no tests given and no example in the text: the model proposes "
+                          "some (the module is stored unconfirmed)", highlight=False)
     result = _solve_one(Agent(runtime), task, settings.attempts, quiet)
-    if derived:
-        from agentlib.model import TraceStep
-
-        result.trace.insert(0, TraceStep("derive", f"{len(derived)} test(s) from the text",
-                                         "\n".join(derived)))
     if json_out:
         console.print_json(json.dumps(result.to_record()))
         if result.error:
@@ -124,22 +127,23 @@ def solve(
     raise typer.Exit(0 if result.status == "solved" else 1)
 
 
-def _command_line_task(prompt: str, test: list[str] | None, entry_point: str | None):
+def _command_line_task(prompt: str, test: list[str] | None, entry_point: str | None,
+                       propose: bool):
     """The task the options describe; what is wrong with it is a usage error (exit 2)."""
-    from agentlib.agent.examples import derived_tests
     from agentlib.agent.taskfile import parse_task
 
-    if not test and not derived_tests(prompt, entry_point):
-        # Until the model can propose tests, a task with neither tests nor examples is refused.
-        raise typer.BadParameter(
-            "no --test given and no example could be read from PROMPT (such as `f(1) => 2`, "
-            "`f(1) == 2` or `>>> f(1)` then `2`); give at least one --test \"assert f(1) == 2\" "
-            "(proposing tests with the model is not available yet)", param_hint="PROMPT/--test")
     try:
-        return parse_task({"id": "cli", "prompt": prompt, "tests": test,
+        task = parse_task({"id": "cli", "prompt": prompt, "tests": test,
                            "entry_point": entry_point}, "command line")
     except TaskFormatError as exc:
         raise UsageError(str(exc)) from exc
+    if not task.tests and not propose:
+        raise typer.BadParameter(
+            "no --test given and no example could be read from PROMPT (such as `f(1) => 2`, "
+            "`f(1) == 2` or `>>> f(1)` then `2`), and --no-propose keeps the model from "
+            "proposing tests; give at least one --test \"assert f(1) == 2\"",
+            param_hint="PROMPT/--test")
+    return task
 
 
 def _solve_one(agent, task, max_attempts: int, quiet: bool):

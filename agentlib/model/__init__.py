@@ -299,6 +299,9 @@ class SolveResult:
     """Library modules the program calls (or the one reused)."""
     insights_used: list[str] = field(default_factory=list)
     """Ids of the insights shown to the model."""
+    warnings: list[str] = field(default_factory=list)
+    """What to know before trusting it: the tests were proposed by the model (and which were
+    dropped), or the module reused is unconfirmed."""
 
     def to_record(self) -> dict[str, Any]:
         """Return the JSON-serialisable result record (one JSONL line)."""

@@ -15,7 +15,8 @@ _LAZY = {"Counterexample": "evidence", "Evidence": "evidence",
          "Domain": "domain",
          "generate_inputs": "domain", "Invariant": "domain", "Observed": "observe",
          "observe": "observe", "Outcome": "probe", "Verification": "record",
-         "tests_are_weak": "record", "verification": "record", "candidate_checks": "checks"}
+         "tests_are_weak": "record", "verification": "record", "confirmed": "record",
+         "candidate_checks": "checks"}
 
 __all__ = ["Check", "as_check", *sorted(_LAZY)]
 

@@ -33,6 +33,9 @@ class Verification:
     """Names of the checks that ran (``special-cases``, each validator, ``independent``)."""
     warnings: list[str] = field(default_factory=list)
     status: Status = "unconfirmed"
+    proposed: list[str] = field(default_factory=list)
+    """Tests proposed by the model (no person wrote them): the module stays unconfirmed until
+    `confirmed` is recorded (`agentlib lib confirm`, or given tests it passes)."""
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -55,9 +58,11 @@ def verification(tests: Sequence[str | TestCase], entry_point: str, checks: Sequ
                  ) -> Verification:
     """Summarise the checks and evidence on a module that passed all of `tests`.
 
-    It is ``confirmed`` when no check rejected it and either an independent implementation
-    agreed on at least `min_agreed` generated inputs with no counterexample, or no independent
-    implementation ran and its tests are strong (see `tests_are_weak`).
+    It is ``confirmed`` when no check rejected it, none of its tests was proposed by the
+    model (origin ``proposed``: they say what the model believes, not what was asked), and
+    either an independent implementation agreed on at least `min_agreed` generated inputs with
+    no counterexample, or no independent implementation ran and its tests are strong (see
+    `tests_are_weak`).
     """
     names = [c.name for c in checks]
     warnings = [w for c in checks for w in c.warnings]
@@ -73,5 +78,34 @@ def verification(tests: Sequence[str | TestCase], entry_point: str, checks: Sequ
         agreed = evidence.agreed >= min_agreed and evidence.agreed == evidence.compared
     else:
         agreed = not tests_are_weak(tests, entry_point)
-    record.status = "confirmed" if agreed and not rejected else "unconfirmed"
+    record.proposed = [t.source for t in tests if isinstance(t, TestCase)
+                       and t.origin == "proposed"]
+    if record.proposed:
+        record.warnings.append(proposed_warning(record.proposed))
+    holds = agreed and not rejected and not record.proposed
+    record.status = "confirmed" if holds else "unconfirmed"
     return record
+
+
+def proposed_warning(proposed: Sequence[str]) -> str:
+    """The warning a record carries while its tests are the model's proposal."""
+    return (f"{len(proposed)} test(s) proposed by the model, not checked by a person: "
+            + "; ".join(proposed))
+
+
+def confirmed(record: dict[str, Any], tests: Sequence[str], by: str) -> Verification:
+    """The record of a module a person confirmed: `by` names how (``confirmed by hand``, or
+    the given tests of a task it passed), `tests` the tests added that it passed.
+
+    Promoting answers "did a person vouch for this module", the question proposing left
+    open; its proposed tests and their warning are dropped, the rest of the record is kept.
+    """
+    promoted = Verification.from_dict(record)
+    if promoted.proposed:
+        gone = proposed_warning(promoted.proposed)
+        promoted.warnings = [w for w in promoted.warnings if w != gone]
+    promoted.proposed = []
+    promoted.tests_passed += len(tests)
+    promoted.checks.append(by)
+    promoted.status = "confirmed"
+    return promoted

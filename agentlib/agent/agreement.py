@@ -1,0 +1,174 @@
+"""Choosing a candidate when the tests were proposed by the model (CodeT-style dual agreement).
+
+`sample` draws a few candidates; `select` runs each, in one sandbox run, on the proposed tests
+and on in-domain inputs generated from them (`agentlib.verify.domain`), groups the candidates
+that return the same on every input, and scores a group by its size times the number of
+proposed tests its members pass. The best group's first candidate goes on to `validate`, with
+the task's tests narrowed to the proposed tests that group passes: a proposed test that the
+agreeing candidates fail is taken for the mistake, not the candidates. When no candidate passes
+any proposed test there is nothing to agree on: the tests are kept and the usual repairs follow.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from agentlib.agent import prompts
+from agentlib.agent.ask import ask
+from agentlib.agent.context import SolveContext
+from agentlib.agent.policy import Request, sample_sampling
+from agentlib.agent.requests import Shown, generate_request, task_prompt
+from agentlib.agent.retrieve import step
+from agentlib.agent.state import SolveState
+from agentlib.errors import SandboxError
+from agentlib.model import Attempt, TestCase
+from agentlib.sandbox import run as run_sandbox
+from agentlib.verify.domain import generate_inputs
+from agentlib.verify.observe import observe
+from agentlib.verify.probe import PROBE_SOURCE, calls_for, probe_case, read_outcome
+
+GENERATED = 20
+"""In-domain inputs generated from the proposed tests' own, to tell the candidates apart."""
+TIMEOUT_S = 2.0
+"""Wall and CPU seconds per call when judging the candidates."""
+
+
+def sample(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Draw the candidates for proposed tests: the first as `generate` asks (the library and
+    lessons shown, greedy), the others from the task alone, sampled (`policy.sample_sampling`);
+    `propose_samples` in all."""
+    start = time.monotonic()
+    ctx = runtime.context
+    settings = ctx.settings
+    count = max(1, settings.propose_samples)
+    request, shown = generate_request(state, settings)
+    drawn = [ask(state, ctx, request, shown)["pending"]]
+    for number in range(2, count + 1):
+        user = task_prompt(state) + prompts.SAMPLE.format(number=number, count=count)
+        request = Request("generate", [{"role": "system", "content": prompts.SYSTEM},
+                                       {"role": "user", "content": user}],
+                          sample_sampling(number, settings.repair_temperature))
+        drawn.append(ask(state, ctx, request, Shown())["pending"])
+    tokens = sum(a.reply.prompt_tokens + a.reply.completion_tokens for a in drawn if a.reply)
+    unusable = [str(n) for n, a in enumerate(drawn, start=1) if not a.program]
+    detail = f"unusable: {', '.join(unusable)}" if unusable else "every reply held a function"
+    return {"samples": drawn, "steps": step("sample", f"{len(drawn)} candidate(s) drawn",
+                                            detail, start, state, tokens)}
+
+
+@dataclass(frozen=True)
+class Judged:
+    """What one candidate did: the proposed tests it passed and its outputs on every input."""
+
+    number: int
+    """The candidate's place among the samples (1-based)."""
+    passed: frozenset[int]
+    """Indices of the proposed tests it passed."""
+    outputs: tuple[tuple[str, str, str], ...]
+    """(kind, type, repr) of each call's outcome."""
+
+
+@dataclass(frozen=True)
+class Group:
+    """Candidates that returned the same on every input, and the proposed tests they pass."""
+
+    members: tuple[int, ...]
+    passed: frozenset[int]
+
+    @property
+    def score(self) -> int:
+        return len(self.members) * len(self.passed)
+
+
+def groups(judged: list[Judged]) -> list[Group]:
+    """The agreeing groups, best first: by score, then size, then tests passed, then the
+    earliest drawn (the greedy one first)."""
+    found: dict[tuple, list[Judged]] = {}
+    for one in judged:
+        found.setdefault(one.outputs, []).append(one)
+    made = [Group(tuple(j.number for j in same),
+                  frozenset.intersection(*(j.passed for j in same))) for same in found.values()]
+    return sorted(made, key=lambda g: (-g.score, -len(g.members), -len(g.passed), g.members[0]))
+
+
+def judge(candidates: list[Attempt], tests: list[TestCase], entry_point: str,
+          limits: Any) -> list[Judged]:
+    """Run every usable candidate on the tests and on generated inputs (one run each)."""
+    seen = observe(tests, entry_point)
+    inputs = list(seen.examples) + generate_inputs(seen, GENERATED, seed=0)
+    calls = list(dict.fromkeys(c for _, c in calls_for(entry_point, inputs, seen.keywords)))
+    cases = list(tests) + [probe_case(c) for c in calls]
+    limits = dataclasses.replace(limits, timeout_s=min(limits.timeout_s, TIMEOUT_S),
+                                 cpu_s=min(limits.cpu_s, TIMEOUT_S))
+    ran: dict[str, Judged] = {}
+    judged = []
+    for number, attempt in enumerate(candidates, start=1):
+        if not attempt.program or attempt.rejection is not None:
+            continue
+        if attempt.program not in ran:  # the same program again: the same outcome
+            verdict = run_sandbox(attempt.program.rstrip() + "\n" + PROBE_SOURCE, cases, limits)
+            if verdict.ended == "isolation-error":
+                raise SandboxError(f"the sandbox could not judge the candidates: "
+                                   f"{verdict.detail}")
+            results = verdict.results  # a run that died early reports fewer: missing = failed
+            passed = frozenset(i for i, r in enumerate(results[:len(tests)]) if r.passed)
+            outputs = []
+            for i in range(len(calls)):
+                at = len(tests) + i
+                got = read_outcome(results[at]) if at < len(results) else None
+                outputs.append(("unknown", "", "") if got is None else
+                               (got.kind, got.type, got.text))
+            ran[attempt.program] = Judged(number, passed, tuple(outputs))
+        judged.append(dataclasses.replace(ran[attempt.program], number=number))
+    return judged
+
+
+def _members(group: Group) -> str:
+    return ("sample " if len(group.members) == 1 else "samples ") + ", ".join(
+        map(str, group.members))
+
+
+def select(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
+    """Choose the candidate the most agreement backs; narrow the tests to those it passes."""
+    start = time.monotonic()
+    ctx = runtime.context
+    task, samples = state["task"], state["samples"]
+    tests = list(task.tests)
+    judged = judge(samples, tests, state["entry_point"], ctx.limits)
+    ranked = groups(judged)
+    update: dict[str, Any] = {}
+    if not ranked:
+        chosen, decision = 1, "no usable candidate"
+        detail = "every reply was unusable: the first is repaired"
+    else:
+        best = ranked[0]
+        chosen = best.members[0]
+        decision = f"sample {chosen} of {len(samples)}"
+        detail = "; ".join(f"{_members(g)}: pass {len(g.passed)}/{len(tests)} proposed, "
+                           f"score {g.score}" for g in ranked)
+        if best.score == 0:
+            detail += "; no candidate passes a proposed test: the tests are kept"
+        else:
+            dropped = [t.source for i, t in enumerate(tests) if i not in best.passed]
+            if dropped:
+                update["task"] = dataclasses.replace(
+                    task, tests=[t for i, t in enumerate(tests) if i in best.passed])
+                said = "; ".join(dropped)
+                detail += f"; dropped, as the agreeing candidates fail them: {said}"
+                update["warnings"] = [
+                    f"dropped {len(dropped)} proposed test(s) that {len(best.members)} of "
+                    f"{len(samples)} agreeing candidate(s) fail (taken for the tests' "
+                    f"mistake): {said}"]
+    pending = samples[chosen - 1]
+    if ranked:
+        pending = dataclasses.replace(pending, notes=[*pending.notes, (
+            f"chosen by agreement: {len(ranked[0].members)} of {len(samples)} candidate(s) "
+            f"behave the same, passing {len(ranked[0].passed)}/{len(tests)} proposed test(s)")])
+    others = [a.reply for n, a in enumerate(samples, start=1) if n != chosen and a.reply]
+    return {**update, "pending": pending, "side_replies": others,
+            "steps": step("select", decision, detail, start, state)}

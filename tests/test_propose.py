@@ -1,0 +1,202 @@
+"""Proposing tests for a task without any, and choosing among candidates by agreement.
+
+The graph tests use a scripted LLM (they are about parsing, routing, selection and storage,
+not about what a model writes; the real model's proposals are replayed in
+tests/test_examples_cli.py). The sandbox, the store and the embedder are real.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from agentlib.agent import Agent
+from agentlib.agent.agreement import Judged, groups
+from agentlib.agent.propose import parse_proposed
+from agentlib.config import Settings
+from agentlib.errors import TaskFormatError
+from agentlib.llm import Completion
+from agentlib.model import Task
+from agentlib.model import TestCase as Case
+from agentlib.verify.record import confirmed, proposed_warning, verification
+
+
+def test_only_literal_equality_asserts_of_the_function_are_kept():
+    reply = """Here are some tests:
+```python
+assert total([1, 2, 3]) == 6
+assert total([]) == 0
+assert total(xs) == 6
+assert len(total([1])) == 1
+assert helper([1]) == 1
+assert total([1, 2, 3]) == 7
+assert total([1], 2) == 1
+assert total([0.5, 0.25]) == 0.75
+assert total([2]) != 3
+assert total([4]) == sum([4])
+assert total([5]) == 5 and True
+assert total([1, 1]) ==
+```
+And one more: assert total([9]) == 9
+"""
+    entry, tests = parse_proposed(reply, "total")
+    assert entry == "total"
+    assert [t.source for t in tests] == [
+        "assert total([1, 2, 3]) == 6",
+        "assert total([]) == 0",
+        "assert abs(total([0.5, 0.25]) - 0.75) <= 0.005",  # to the precision written
+    ]
+    assert all(t.origin == "proposed" for t in tests)
+
+
+def test_without_a_name_the_function_most_asserts_call_is_the_task_s():
+    reply = ("```python\nassert area(2, 3) == 6\nassert perimeter(2, 3) == 10\n"
+             "assert area(1, 1) == 1\n```")
+    entry, tests = parse_proposed(reply)
+    assert entry == "area"
+    assert [t.source for t in tests] == ["assert area(2, 3) == 6", "assert area(1, 1) == 1"]
+    assert parse_proposed("no code at all") == (None, [])
+
+
+def test_the_majority_is_chosen_though_it_fails_one_wrong_proposed_test():
+    # Proposed tests 0-3; test 2 is wrong. Candidates 1 and 3 agree everywhere and fail only
+    # test 2; candidate 2 is alone and passes all four (it special-cases the wrong one).
+    same = (("value", "int", "6"), ("value", "int", "0"))
+    judged = [Judged(1, frozenset({0, 1, 3}), same),
+              Judged(2, frozenset({0, 1, 2, 3}), (("value", "int", "6"), ("value", "int", "1"))),
+              Judged(3, frozenset({0, 1, 3}), same)]
+    ranked = groups(judged)
+    assert ranked[0].members == (1, 3) and ranked[0].score == 6  # 2 candidates x 3 tests
+    assert ranked[1].members == (2,) and ranked[1].score == 4  # 1 x 4
+
+
+def test_ties_go_to_the_larger_group_then_the_earliest_drawn():
+    a, b = (("value", "int", "1"),), (("value", "int", "2"),)
+    ranked = groups([Judged(1, frozenset({0, 1}), a), Judged(2, frozenset({0}), b),
+                     Judged(3, frozenset({0}), b)])
+    assert [g.members for g in ranked] == [(2, 3), (1,)]  # both score 2: the larger first
+    ranked = groups([Judged(1, frozenset({0}), a), Judged(2, frozenset({0}), b)])
+    assert ranked[0].members == (1,)
+
+
+class ScriptedLLM:
+    """Answers by what the conversation asks: the proposal, then one reply per sample."""
+
+    name = "scripted"
+
+    def __init__(self, proposal: str, samples: list[str]) -> None:
+        self.proposal, self.samples = proposal, samples
+        self.asked: list[str] = []
+
+    def complete(self, messages, **options):
+        user = messages[-1]["content"]
+        self.asked.append(user)
+        if "test cases for" in user:
+            text = self.proposal
+        else:
+            number = next((n for n in range(2, 10) if f"Solution {n} of" in user), 1)
+            text = self.samples[number - 1]
+        return Completion(text=text, prompt_tokens=10, completion_tokens=5, latency_s=0.0)
+
+
+PROPOSAL = ("```python\nassert sum_list([1, 2, 3]) == 6\nassert sum_list([]) == 0\n"
+            "assert sum_list([5]) == 6\nassert sum_list([-1, 1]) == 0\n```")  # [5] -> 6 is wrong
+RIGHT = "```python\ndef sum_list(xs):\n    return sum(xs)\n```"
+RIGHT_LOOP = ("```python\ndef sum_list(xs):\n    total = 0\n    for x in xs:\n        total += x\n"
+              "    return total\n```")
+WRONG = "```python\ndef sum_list(xs):\n    return sum(xs) + (len(xs) == 1)\n```"
+PROMPT = "Sum the numbers of a list: `sum_list(xs)`."
+
+
+def _agent(tmp_path, builtin_pm, llm, **settings) -> Agent:
+    return Agent(Settings(store=str(tmp_path / "store"), llm="replay", **settings), llm=llm,
+                 pm=builtin_pm)
+
+
+def test_a_task_without_tests_is_proposed_sampled_selected_and_stored_unconfirmed(
+        tmp_path, builtin_pm):
+    llm = ScriptedLLM(PROPOSAL, [RIGHT, WRONG, RIGHT_LOOP])
+    agent = _agent(tmp_path, builtin_pm, llm)
+    result = agent.solve(Task(prompt=PROMPT, tests=[], id="t1"))
+    assert result.status == "solved" and result.decision == "created"
+    assert result.entry_point == "sum_list"  # named by the text
+    assert result.llm_calls == 4  # 1 proposal + 3 samples
+    assert "return sum(xs)\n" in result.program and "len(xs)" not in result.program
+    nodes = [s.node for s in result.trace]
+    assert nodes[:5] == ["propose", "retrieve", "try_reuse", "sample", "select"]
+    select = result.trace[4]
+    assert select.decision == "sample 1 of 3"
+    assert "samples 1, 3: pass 3/4 proposed, score 6" in select.detail
+    assert "dropped" in select.detail and "assert sum_list([5]) == 6" in select.detail
+    assert any("dropped 1 proposed test(s)" in w for w in result.warnings)
+    assert any("proposed by the model" in w and "lib confirm sum_list" in w
+               for w in result.warnings)
+    module = agent.library.get("sum_list")
+    assert module.tests == ["assert sum_list([1, 2, 3]) == 6", "assert sum_list([]) == 0",
+                            "assert sum_list([-1, 1]) == 0"]  # the wrong one is not kept
+    assert module.verification["status"] == "unconfirmed"
+    assert module.verification["proposed"] == module.tests
+    assert proposed_warning(module.tests) in module.verification["warnings"]
+    # the samples after the first are their own conversations, said to be fallible tests
+    assert "may hold\na mistake" in llm.asked[1] and "Solution 3 of 3" in llm.asked[3]
+
+
+def test_reusing_an_unconfirmed_module_says_so_and_given_tests_confirm_it(tmp_path,
+                                                                           builtin_pm):
+    llm = ScriptedLLM(PROPOSAL, [RIGHT, WRONG, RIGHT_LOOP])
+    agent = _agent(tmp_path, builtin_pm, llm)
+    agent.solve(Task(prompt=PROMPT, tests=[], id="t1"))
+    llm.proposal = "```python\nassert sum_list([4, 5]) == 9\n```"  # right, and all it says
+    again = agent.solve(Task(prompt=PROMPT, tests=[], id="t2"))  # reused on it
+    assert again.decision == "reused" and again.llm_calls == 1  # the proposal only
+    reuse = next(s for s in again.trace if s.node == "try_reuse")
+    assert "sum_list is unconfirmed: 3 test(s) proposed by the model" in reuse.detail
+    assert any(w.startswith("reused sum_list, which is unconfirmed") for w in again.warnings)
+    given = Task.from_asserts(PROMPT, ["assert sum_list([2, 2]) == 4"], id="t3")
+    promoted = agent.solve(given)
+    assert promoted.decision == "reused" and promoted.llm_calls == 0
+    assert not promoted.warnings
+    assert "it is confirmed" in next(s for s in promoted.trace if s.node == "try_reuse").detail
+    module = agent.library.get("sum_list")
+    assert module.verification["status"] == "confirmed" and not module.verification["proposed"]
+    assert "assert sum_list([2, 2]) == 4" in module.tests
+    assert "given tests of task t3" in module.verification["checks"]
+
+
+def test_no_usable_proposed_test_ends_the_solve_saying_why(tmp_path, builtin_pm):
+    llm = ScriptedLLM("I would test it with a few lists.", [RIGHT])
+    result = _agent(tmp_path, builtin_pm, llm).solve(Task(prompt=PROMPT, tests=[], id="t"))
+    assert result.status == "failed" and result.llm_calls == 1
+    assert "proposed no usable test of sum_list" in result.error
+    assert [s.node for s in result.trace] == ["propose"]
+
+
+def test_no_candidate_passing_any_proposed_test_keeps_the_tests_and_repairs(tmp_path,
+                                                                             builtin_pm):
+    broken = "```python\ndef sum_list(xs):\n    return None\n```"
+    llm = ScriptedLLM(PROPOSAL, [broken, broken])
+    result = _agent(tmp_path, builtin_pm, llm, propose_samples=2, attempts=1).solve(
+        Task(prompt=PROMPT, tests=[], id="t"))
+    assert result.status == "failed" and not result.program.count("sum(xs)")
+    select = next(s for s in result.trace if s.node == "select")
+    assert "no candidate passes a proposed test: the tests are kept" in select.detail
+    validate = next(s for s in result.trace if s.node == "validate")
+    assert validate.decision == "failed" and "0/4" in validate.detail  # judged by all four
+
+
+def test_proposing_off_refuses_a_task_without_tests(tmp_path, builtin_pm):
+    agent = _agent(tmp_path, builtin_pm, ScriptedLLM(PROPOSAL, [RIGHT]), propose_tests=False)
+    with pytest.raises(TaskFormatError, match="proposing them is off"):
+        agent.solve(Task(prompt=PROMPT, tests=[], id="t"))
+
+
+def test_proposed_tests_leave_a_module_unconfirmed_until_a_person_confirms_it():
+    strong = [Case(f"assert sq({n}) == {n * n}", origin="proposed") for n in range(7)]
+    record = verification(strong, "sq", [])
+    assert record.status == "unconfirmed"  # strong tests, but the model's
+    assert record.proposed == [t.source for t in strong]
+    assert record.warnings == [proposed_warning(record.proposed)]
+    given = [Case(t.source) for t in strong]
+    assert verification(given, "sq", []).status == "confirmed"
+    promoted = confirmed(record.to_dict(), ["assert sq(9) == 81"], "confirmed by hand")
+    assert promoted.status == "confirmed" and promoted.proposed == [] and promoted.warnings == []
+    assert promoted.tests_passed == 8 and promoted.checks == ["confirmed by hand"]
