@@ -30,7 +30,8 @@ from agentlib.runtime import Runtime
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTLIB_")}
-    env.update(AGENTLIB_LLM="replay", AGENTLIB_RECORDINGS=str(RECORDINGS / "agent.json"),
+    # the recordings predate the evidence step, as in conftest.isolated_env
+    env.update(AGENTLIB_CROSS_CHECK="never", AGENTLIB_LLM="replay", AGENTLIB_RECORDINGS=str(RECORDINGS / "agent.json"),
                AGENTLIB_STORE=str(tmp_path / "store"), AGENTLIB_HOME=str(tmp_path / "home"),
                AGENTLIB_NO_PLUGINS="1", PYTHONHASHSEED="0", **extra)
     return env

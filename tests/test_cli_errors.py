@@ -63,8 +63,9 @@ def test_a_chroma_server_that_does_not_answer_fails_fast_with_one_line(work):
     before = files_under(work)
     start = time.monotonic()
     result = cli("lib", "list", "--library", "http://127.0.0.1:9")
-    assert time.monotonic() - start < 15  # refused at once; unreachable hosts: a 5 s probe
-    assert_one_error(result, 1, "http://127.0.0.1:9", "does not answer", "chroma run")
+    # a refused connection is retried server_retries (3) times, 1 + 2 + 4 s apart, then ends
+    assert time.monotonic() - start < 25
+    assert_one_error(result, 1, "http://127.0.0.1:9", "did not answer", "chroma run")
     assert files_under(work) == before
 
 
@@ -124,7 +125,7 @@ def _agentlib(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess:
 
     full = {k: v for k, v in os.environ.items() if not k.startswith("AGENTLIB_")}
     full.update(AGENTLIB_HOME=str(cwd / "home"), AGENTLIB_STORE=str(cwd / "store"),
-                AGENTLIB_NO_PLUGINS="1", **env)
+                AGENTLIB_NO_PLUGINS="1", AGENTLIB_CROSS_CHECK="never", **env)
     return subprocess.run([sys.executable, "-m", "agentlib", *args], capture_output=True,
                           text=True, env=full, cwd=cwd, timeout=120)
 
