@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any
 
 from agentlib.agent import prompts
 from agentlib.agent.context import SolveContext
@@ -14,6 +12,9 @@ from agentlib.agent.state import SolveState
 from agentlib.model import Rejection
 from agentlib.sandbox import run as run_sandbox
 from agentlib.sandbox import special_cases_tests
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # the nodes need only its `context`
 
 
 def validate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:

@@ -141,10 +141,15 @@ def check(
     run_tests: Annotated[bool, typer.Option(
         "--run-tests", help="Also re-run every active module's stored tests in the sandbox.")]
     = False,
+    repair: Annotated[bool, typer.Option(
+        "--repair", help="First rewrite the read snapshot from Chroma (the fix for a snapshot "
+                         "that disagrees with it).")] = False,
     library: LibraryOpt = None,
 ) -> None:
     """Verify the library: whole records, embeddings, dependencies (and tests); exit 1 if not."""
     lib = open_library_at(library, create=False)
+    if repair:
+        lib.rewrite_snapshot()
     problems = lib.check(run_tests=run_tests)
     if problems:
         err = Console(stderr=True)

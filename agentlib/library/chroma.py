@@ -25,6 +25,8 @@ from agentlib.errors import StoreError, UsageError
 
 MODULES = "modules"
 INSIGHTS = "insights"
+GENERATION_FILE = ".agentlib.generation"
+WRITING_MARKER = ".agentlib.writing"
 REINDEX_SUFFIX = "-reindex"
 SERVER_PROBE_S = 5.0
 """How long a Chroma server may take to answer its heartbeat when a library is opened."""
@@ -57,6 +59,29 @@ def is_server(location: str) -> bool:
     return location.startswith(("http://", "https://"))
 
 
+def library_path(location: str) -> Path:
+    """The resolved directory of an embedded library (the key of its connection)."""
+    return Path(location).expanduser().resolve()
+
+
+def generation_token(path: Path) -> str:
+    """Return a token that changes with every write of the library at `path` ('' if none yet).
+
+    Every write replaces the generation file, so its inode and mtime identify the
+    library's latest write; a stat is cheap enough to do before every read.
+    """
+    try:
+        st = os.stat(path / GENERATION_FILE)
+    except FileNotFoundError:
+        return ""
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+
+
+def write_in_progress(path: Path) -> bool:
+    """True while a writer holds the library, or after one was killed mid-write."""
+    return (path / WRITING_MARKER).exists()
+
+
 def connect(location: str, *, create: bool = True) -> "Connection":
     """Return the process-wide connection for `location` (one per path or server).
 
@@ -65,7 +90,7 @@ def connect(location: str, *, create: bool = True) -> "Connection":
     if "://" in location and not is_server(location):
         raise UsageError(f"library location {location!r}: only http:// and https:// servers "
                          "or a directory are supported (set --library / AGENTLIB_STORE)")
-    key = location if is_server(location) else str(Path(location).expanduser().resolve())
+    key = location if is_server(location) else str(library_path(location))
     with _HANDLES_LOCK:
         if key not in _HANDLES:
             if not is_server(location):
@@ -105,6 +130,14 @@ class Connection:
         """The generation at which every vector was last read back whole."""
         self.recovery: Callable[[], None] | None = None
         """Called under the lock when a writer was killed mid-write (set by the Library)."""
+        self.before_write: Callable[[], None] | None = None
+        """Called under the lock at the start of each outermost write (set by the Library)."""
+        self.unchanged: tuple[str, str] | None = None
+        """(before, after): the generations around this process's last write that changed no
+        record (`write(hooks=False)`)."""
+        self.after_commit: Callable[[], None] | None = None
+        """Called under the lock after each outermost write that succeeded, once the
+        generation has changed (set by the Library: it writes the read snapshot)."""
 
     # ------------------------------------------------------------------ client
 
@@ -225,26 +258,21 @@ class Connection:
     # ------------------------------------------------------------------ consistency
 
     def generation(self) -> str:
-        """Return a token that changes with every write ('' for a server or a new library).
-
-        Every write replaces the generation file, so its inode and mtime identify the
-        library's latest write; a stat is cheap enough to do before every search.
-        """
-        if self.path is None:
-            return ""
-        try:
-            st = os.stat(self.path / ".agentlib.generation")
-        except FileNotFoundError:
-            return ""
-        return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+        """Return a token that changes with every write ('' for a server or a new library)."""
+        return "" if self.path is None else generation_token(self.path)
 
     def _bump(self) -> None:
         assert self.path is not None
         token = uuid.uuid4().hex
-        tmp = self.path / f".agentlib.generation.{os.getpid()}"
+        tmp = self.path / f"{GENERATION_FILE}.{os.getpid()}"
         tmp.write_text(token)
-        os.replace(tmp, self.path / ".agentlib.generation")
+        os.replace(tmp, self.path / GENERATION_FILE)
         self.seen_generation = self.generation()
+
+    @property
+    def writing(self) -> bool:
+        """True while this process holds the write lock (any thread)."""
+        return self._depth > 0
 
     def stale(self) -> bool:
         """True when another process wrote since this one last opened or wrote."""
@@ -253,7 +281,7 @@ class Connection:
     @property
     def _dirty_marker(self) -> Path:
         assert self.path is not None
-        return self.path / ".agentlib.writing"
+        return self.path / WRITING_MARKER
 
     def recover_if_interrupted(self) -> bool:
         """Repair the library if a writer died mid-write; return True when one did."""
@@ -284,8 +312,12 @@ class Connection:
                 self.reopen()
 
     @contextmanager
-    def write(self) -> Iterator[None]:
-        """Hold the library's exclusive write lock (re-entrant), fresh from disk inside it."""
+    def write(self, hooks: bool = True) -> Iterator[None]:
+        """Hold the library's exclusive write lock (re-entrant), fresh from disk inside it.
+
+        `hooks=False`: a write that changes no record (probing the vector index), without
+        `before_write` and `after_commit`, which read Chroma in this process.
+        """
         with self.thread_lock:
             if self.server or self._depth:
                 self._depth += 1
@@ -301,13 +333,26 @@ class Connection:
                 if self.stale():
                     self.reopen()
                 self._recover()
+                before = self.generation()
                 self._dirty_marker.touch()
                 self._depth += 1
+                committed = False
                 try:
+                    if hooks and self.before_write is not None:
+                        self.before_write()
                     yield
+                    committed = hooks
                 finally:
                     self._depth -= 1
                     self._bump()
+                    if not hooks:
+                        self.unchanged = (before, self.generation())
+                    if committed and self.after_commit is not None:
+                        self._depth += 1  # its reads go to Chroma, still under the lock
+                        try:
+                            self.after_commit()
+                        finally:
+                            self._depth -= 1
                     self._dirty_marker.unlink(missing_ok=True)
 
 
@@ -344,8 +389,10 @@ def rebuild_collection(conn: Any, name: str, metadata: dict[str, Any],
 
 
 def where_clause(filters: dict[str, Any]) -> dict[str, Any] | None:
-    """Chroma's `where` for equality conditions on metadata fields (None: no condition)."""
-    clauses = [{key: value} for key, value in filters.items()]
+    """Chroma's `where` for equality conditions on metadata fields (a list value: one of
+    them; None: no condition)."""
+    clauses = [{key: {"$in": value} if isinstance(value, list) else value}
+               for key, value in filters.items()]
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}

@@ -94,7 +94,7 @@ def _verified_vectors(library: Any) -> list[str]:
     conn = library.conn
     if conn.server or (conn.vectors_verified and conn.vectors_verified == conn.generation()):
         return []
-    with conn.write():
+    with conn.write(hooks=False):  # in-process reads of a torn index can crash
         torn = unreadable_vectors(library)
     if not torn:
         conn.vectors_verified = conn.generation()
@@ -174,6 +174,9 @@ def check(library: Any, run_tests: bool = False) -> list[str]:
                 json.loads(meta["merged_from"])
             except (TypeError, ValueError):
                 problems.append(f"insight {record_id}: unreadable merged_from")
+    from agentlib.library.snapshot import snapshot_problems
+
+    problems += snapshot_problems(library)
     if run_tests and not problems:
         problems += _failing_tests(library, list(active.values()))
     return problems

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from contextlib import contextmanager
 from typing import Any, Iterator
@@ -12,8 +13,6 @@ from agentlib.code import (
     dependency_closure,
     dependency_problems,
     external_names,
-    module_closure,
-    program_source,
 )
 from agentlib.errors import StoreError
 from agentlib.library.chroma import (
@@ -21,22 +20,34 @@ from agentlib.library.chroma import (
     MODULES,
     connect,
     fetch_all,
+    library_path,
     rebuild_collection,
-    where_clause,
 )
+from agentlib.library.counters import FOLD_BYTES, MODULE_COUNTERS, JournalReader
 from agentlib.library.exact import EXACT_MAX_RECORDS, ExactIndex
+from agentlib.library.reads import LibraryReads
 from agentlib.library.records import from_metadata, to_metadata
+from agentlib.library.snapshot import (
+    Records,
+    Snapshot,
+    SnapshotReader,
+    chroma_records,
+    save_after_commit,
+)
 from agentlib.library.text import embedding_text
 from agentlib.model import Module
 
 REINDEX_HINT = "run `agentlib lib reindex` to re-embed the library with the configured embedder"
 
 
-class Library:
+class Library(LibraryReads):
     """Modules and insights with their tests and embeddings; every write is all or nothing.
 
     Each write is one Chroma upsert (one SQLite transaction) under the library's write lock,
     so a crash leaves a record stored whole or not at all, and processes never interleave.
+    Reads come from the read snapshot while it is current (`agentlib.library.snapshot`);
+    Chroma is opened only when one is not, or to write. Usage counters go to a journal
+    (`agentlib.library.counters`).
     """
 
     def __init__(self, location: str, embedder: Any, *, check_embedder: bool = True,
@@ -45,25 +56,44 @@ class Library:
 
         self.location = location
         self.embedder = embedder
-        self.conn = connect(location, create=create)
-        self.conn.refresh()
-        self.conn.recovery = self._recover_vectors
         self.collection_metadata = {"embedder": embedder.name,
                                     "embedder_fingerprint": embedder.fingerprint,
                                     "dimension": int(getattr(embedder, "dimension", 0) or 0)}
+        self.path = None if "://" in location else library_path(location)
+        """The library's directory (None: a Chroma server)."""
+        self._check_embedder_at_open = check_embedder
+        self._create = create
+        self._conn = None
+        self._open_lock = threading.Lock()
+        self._snapshots = SnapshotReader(self.path) if self.path and check_embedder else None
+        self._journal = JournalReader(self.path) if self.path else None
         self._exact: ExactIndex | None = None
         self._patches: list[tuple[list[Module], list[list[float]] | None]] | None = None
-        if check_embedder:
-            for collection in (self.modules, self.conn.collection(
-                    INSIGHTS, self.collection_metadata)):
-                self._check_embedder(collection)
+        self._patch_base: tuple[ExactIndex | None, int] = (None, 0)
         self.insights = InsightStore(self)
-        self.conn.recover_if_interrupted()
+        if self._snapshot() is None or not (self.path / "chroma.sqlite3").is_file():
+            self.conn  # noqa: B018 - nothing to read without Chroma: open it now, errors and all
 
     @property
-    def modules(self):
-        """The Chroma collection of modules."""
-        return self.conn.collection(MODULES, self.collection_metadata)
+    def conn(self):
+        """The Chroma connection (`agentlib.library.chroma.Connection`), opened on first use."""
+        if self._conn is None:
+            with self._open_lock:
+                if self._conn is None:
+                    self._open()
+        return self._conn
+
+    def _open(self) -> None:
+        conn = connect(self.location, create=self._create)
+        conn.refresh()
+        if self._check_embedder_at_open:
+            for name in (MODULES, INSIGHTS):
+                self._check_embedder(conn.collection(name, self.collection_metadata))
+        conn.recovery = self._recover_vectors
+        conn.before_write = self._fold_counters
+        conn.after_commit = self._committed
+        self._conn = conn
+        conn.recover_if_interrupted()
 
     def _check_embedder(self, collection) -> None:
         stored = collection.metadata or {}
@@ -73,91 +103,6 @@ class Library:
                 f"{stored.get('embedder')} ({stored.get('embedder_fingerprint')}), not "
                 f"{self.embedder.name} ({self.embedder.fingerprint}); vectors of two models "
                 f"cannot be compared: {REINDEX_HINT}")
-
-    def embed(self, text: str) -> list[float]:
-        return list(self.embedder.embed([text])[0])
-
-    # ------------------------------------------------------------------ reads
-
-    def get_by_id(self, module_id: str) -> Module | None:
-        got = self.modules.get(ids=[module_id], include=["metadatas"])
-        return from_metadata(got["metadatas"][0]) if got["ids"] else None
-
-    def get(self, name: str) -> Module | None:
-        """Return the active module called `name`, if any."""
-        got = self.modules.get(where={"$and": [{"name": name}, {"status": "active"}]},
-                               include=["metadatas"])
-        return from_metadata(got["metadatas"][0]) if got["ids"] else None
-
-    def list(self, status: str | None = "active") -> list[Module]:
-        """Return modules with `status` (None: every status), sorted by name then version."""
-        where = {"status": status} if status else None
-        got = fetch_all(self.modules, ["metadatas"], where)
-        return sorted((from_metadata(m) for m in got["metadatas"]),
-                      key=lambda m: (m.name, m.version))
-
-    def history(self, name: str) -> list[Module]:
-        """Return every version of `name` (active, superseded or pruned), oldest first."""
-        got = self.modules.get(where={"name": name}, include=["metadatas"])
-        return sorted((from_metadata(m) for m in got["metadatas"]),
-                      key=lambda m: (m.version, m.created_at))
-
-    def count(self) -> int:
-        return self.modules.count()
-
-    def dependents(self, name: str) -> list[str]:
-        """Return the active modules that need `name`, directly or through others."""
-        users: dict[str, list[str]] = {}
-        for module in self.list():
-            for dep in module.dependencies:
-                users.setdefault(dep, []).append(module.name)
-        found: list[str] = []
-        todo = [name]
-        while todo:
-            for user in users.get(todo.pop(), []):
-                if user not in found and user != name:
-                    found.append(user)
-                    todo.append(user)
-        return sorted(found)
-
-    def search(self, text: str, k: int = 5,
-               filters: dict[str, Any] | None = None) -> list[tuple[Module, float]]:
-        """Return up to k active modules nearest to `text`, with cosine distances.
-
-        `filters` are equality conditions on Module fields, e.g. {"backend": "local"};
-        {"status": "superseded"} searches old versions instead of active ones.
-        """
-        if k <= 0 or self.modules.count() == 0:
-            return []
-        return self.search_vector(self.embed(text), k, filters)
-
-    def search_vector(self, vector: list[float], k: int = 5,
-                      filters: dict[str, Any] | None = None) -> list[tuple[Module, float]]:
-        """Like `search`, for a vector already embedded."""
-        where = {"status": "active", **(filters or {})}
-        exact = self._exact_index()
-        if exact is not None:
-            return [(from_metadata(m), d) for m, d in exact.search(vector, k, where)]
-        got = self.modules.query(query_embeddings=[vector], n_results=k, where=where_clause(where),
-                                 include=["metadatas", "distances"])
-        return [(from_metadata(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0], strict=True)]
-
-    def _exact_index(self) -> ExactIndex | None:
-        """The in-memory exact index while the library is small (embedded mode only)."""
-        if self.conn.server:
-            return None
-        generation = self.conn.generation()
-        if self._exact is not None and self._exact.generation == generation and generation:
-            return self._exact
-        self._exact = None
-        if self.modules.count() > EXACT_MAX_RECORDS:
-            return None
-        self._exact = ExactIndex.load(self.modules, generation)
-        return self._exact
-
-    def program_for(self, module: Module) -> str:
-        """Return self-contained source: dependencies in topological order, then the module."""
-        return program_source(module_closure(module, self.get))
 
     # ------------------------------------------------------------------ writes
 
@@ -240,19 +185,60 @@ class Library:
     def _patching(self) -> Iterator[None]:
         cache = self._exact if self._exact is not None and \
             self._exact.generation == self.conn.generation() else None
-        reopens = self.conn.reopens
+        self._patch_base = (cache, self.conn.reopens)
         self._patches = []
+        hooks = self.conn.before_write, self.conn.after_commit
+        self.conn.before_write, self.conn.after_commit = self._fold_counters, self._committed
         try:
             with self.conn.write():
                 yield
-            patches = [([to_metadata(m) for m in mods], vectors)
-                       for mods, vectors in self._patches]
-            if cache is not None and self.conn.reopens == reopens and cache.apply(patches):
-                cache.generation = self.conn.generation()
-            else:
-                self._exact = None
         finally:
-            self._patches = None
+            self.conn.before_write, self.conn.after_commit = hooks
+            self._patches, self._patch_base = None, (None, 0)
+
+    def _committed(self) -> None:
+        """After each write, under the lock, once the generation changed: patch the in-memory
+        index with what this write changed (or drop it), then write the read snapshot."""
+        generation = self.conn.generation()
+        cache, reopens = self._patch_base
+        patches = [([to_metadata(m) for m in mods], vectors)
+                   for mods, vectors in self._patches or []]
+        if self._patches is not None and cache is not None and \
+                self.conn.reopens == reopens and cache.apply(patches):
+            cache.generation = generation
+        elif self._exact is not None and self._exact.generation != generation:
+            self._exact = None
+        self._patch_base = (None, 0)
+        modules = self._exact
+        if modules is not None and modules.generation == generation:
+            records = Records(dict(self.modules.metadata or {}), list(modules.ids),
+                              list(modules.metadatas), modules.matrix)
+        else:
+            records = chroma_records(self.conn, MODULES, self.collection_metadata)
+            if len(records.ids) <= EXACT_MAX_RECORDS:
+                self._exact = records.index(generation)
+        written = Snapshot(generation, {
+            MODULES: records, INSIGHTS: chroma_records(self.conn, INSIGHTS,
+                                                       self.collection_metadata)})
+        if self.path is not None and save_after_commit(self.path, written) and \
+                self._snapshots is not None:
+            self._snapshots.prime(written)
+
+    def _fold_counters(self) -> None:
+        """At the start of each write, under the lock: fold the counter journal into Chroma,
+        and into the in-memory index this write will patch."""
+        from agentlib.library.counters import fold
+
+        if self.path is None:
+            return
+        folded = fold(self.path, {name: self.conn.collection(name, self.collection_metadata)
+                                  for name in (MODULES, INSIGHTS)}).get(MODULES)
+        cache = self._patch_base[0] if self._patches is not None else None
+        if folded and cache is not None:
+            rows = {record_id: row for row, record_id in enumerate(cache.ids)}
+            if not cache.apply([([{**cache.metadatas[rows[i]], **fields} for i, fields in
+                                  folded.items() if i in rows], None)]):
+                self._patch_base = (None, 0)
 
     def _check_dependencies(self, module: Module) -> None:
         """Set the module's dependencies by the rule; refuse a wrong listed one or a cycle."""
@@ -270,20 +256,13 @@ class Library:
         except DependencyError as exc:
             raise StoreError(f"refusing to store {module.name}: {exc}") from exc
 
-    def active_names(self, names: set[str]) -> set[str]:
-        """Return those of `names` that name an active module (one query)."""
-        if not names:
-            return set()
-        got = self.modules.get(where={"$and": [{"name": {"$in": sorted(names)}},
-                                               {"status": "active"}]}, include=["metadatas"])
-        return {meta["name"] for meta in got["metadatas"]}
-
     def update_counters(self, module_id: str, **increments: int) -> None:
         """Add to a module's counters (times_retrieved, times_reused, times_failed)."""
-        allowed = {"times_retrieved", "times_reused", "times_failed"}
-        if set(increments) - allowed:
-            raise StoreError(f"unknown counter(s) {sorted(set(increments) - allowed)}; "
-                             f"use {sorted(allowed)}")
+        if set(increments) - set(MODULE_COUNTERS):
+            raise StoreError(f"unknown counter(s) {sorted(set(increments) - set(MODULE_COUNTERS))}"
+                             f"; use {sorted(MODULE_COUNTERS)}")
+        if self.count_usage(MODULES, module_id, increments):
+            return
         with self.write_transaction():
             module = self.get_by_id(module_id)
             if module is None:
@@ -291,6 +270,19 @@ class Library:
             for name, value in increments.items():
                 setattr(module, name, getattr(module, name) + value)
             self._update([module])
+
+    def count_usage(self, name: str, record_id: str, increments: dict[str, int],
+                    task: str | None = None) -> bool:
+        """Journal a counter update of a record of `name` (`agentlib.library.counters`);
+        False for a server library, whose counters are written at once instead."""
+        from agentlib.library.counters import append
+
+        if self.path is None:
+            return False
+        if append(self.path, name, record_id, increments, task) > FOLD_BYTES:
+            with self.conn.write():  # a write folds the journal first
+                pass
+        return True
 
     def remove(self, name: str, force: bool = False) -> list[str]:
         """Mark the active module `name` pruned; return the active modules this breaks.
@@ -391,6 +383,12 @@ class Library:
         wanted = dict(zip(ids, texts, strict=True))
         return {i: list(v) for i, v, d in zip(got["ids"], got["embeddings"], got["documents"],
                                               strict=True) if d == wanted.get(i)}
+
+    def rewrite_snapshot(self) -> None:
+        """Write the read snapshot afresh from Chroma (a write: the counter journal is folded)."""
+        self._exact = None
+        with self.conn.write():
+            pass
 
     def check(self, run_tests: bool = False) -> list[str]:
         """Return the library's integrity problems (empty when it is sound)."""
