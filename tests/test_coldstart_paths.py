@@ -146,3 +146,19 @@ def test_a_reused_solve_imports_neither_chromadb_nor_langgraph(tmp_path, embedde
                           timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip().splitlines()[-1] == '["reused", 0, []]'
+
+
+def test_the_direct_path_is_the_graph_s_own_start():
+    """`Agent.solve`'s direct path (`look_in_library`: retrieve, try_reuse, then finish when
+    `route_after_reuse` says so) is what `build_graph` wires first; a graph rewired at its
+    start fails here, the signal to change `look_in_library` with it."""
+    from agentlib.agent import learn, policy, retrieve
+    from agentlib.agent.graph import build_graph
+
+    graph = build_graph()
+    assert graph.nodes["retrieve"].runnable.func is retrieve.retrieve
+    assert graph.nodes["try_reuse"].runnable.func is retrieve.try_reuse
+    assert graph.nodes["finish"].runnable.func is learn.finish
+    assert {("__start__", "retrieve"), ("retrieve", "try_reuse")} <= graph.edges
+    assert graph.branches["try_reuse"]["route_after_reuse"].path.func is \
+        policy.route_after_reuse

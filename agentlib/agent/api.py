@@ -7,8 +7,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Callable, get_origin, get_type_hints
 
+from agentlib.agent.policy import route_after_reuse
 from agentlib.agent.sanity import check_tests
-from agentlib.agent.state import reused
 from agentlib.agent.views import result
 from agentlib.code import infer_entry_point
 from agentlib.config import Settings
@@ -93,7 +93,7 @@ class Agent:
         config: dict[str, Any] = {"recursion_limit": 100}
         if self.checkpointer is None:
             state = look_in_library(initial, context, on_step)
-            if reused(state) is None:
+            if route_after_reuse(state) != "finish":
                 state = self._rest_of_graph(state, context, config, on_step)
             return result(task, entry, state, time.monotonic() - start)
         graph = self._compiled()
@@ -149,7 +149,6 @@ def look_in_library(initial: dict[str, Any], context: Any,
     graph (importing LangGraph costs ~0.7 s, more than the rest of a reused solve).
     """
     from agentlib.agent.learn import finish
-    from agentlib.agent.policy import route_after_reuse
     from agentlib.agent.retrieve import retrieve, try_reuse
 
     runtime = NodeRuntime(context)
