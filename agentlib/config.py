@@ -57,6 +57,9 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
                 "Generate + repair attempts before giving up."),
     SettingSpec("repair_temperature", "AGENTLIB_REPAIR_TEMPERATURE", float, 0.7,
                 "Sampling temperature of repairs (0: greedy); seeded per attempt."),
+    SettingSpec("cross_check", "AGENTLIB_CROSS_CHECK", str, "weak",
+                "When a candidate that passed its tests is compared with one independent "
+                "implementation: weak (only when the tests are weak), always, never."),
     SettingSpec("top_k", "AGENTLIB_TOP_K", int, 5,
                 "Library modules retrieved per task (all are tried for reuse)."),
     SettingSpec("module_max_distance", "AGENTLIB_MODULE_MAX_DISTANCE", float, 0.6,
@@ -75,6 +78,19 @@ SETTINGS: dict[str, SettingSpec] = {spec.name: spec for spec in (
                 "Batch runs evolve insights after every this many tasks (0: never)."),
     SettingSpec("insight_max_distance", "AGENTLIB_INSIGHT_MAX_DISTANCE", float, 0.45,
                 "Cosine distance beyond which a retrieved insight is ignored."),
+    SettingSpec("lock_timeout_s", "AGENTLIB_LOCK_TIMEOUT_S", float, 300.0,
+                "How long a write waits for an embedded library's write lock before it gives "
+                "up saying who holds it, in seconds."),
+    SettingSpec("server_timeout_s", "AGENTLIB_SERVER_TIMEOUT_S", float, 120.0,
+                "How long one request to the library server or the model server may take, "
+                "in seconds."),
+    SettingSpec("server_retries", "AGENTLIB_SERVER_RETRIES", int, 3,
+                "How often a failed request to a server is retried (timeouts, dropped "
+                "connections; a Chroma server's refused connections too) before the task "
+                "is reported as an error."),
+    SettingSpec("server_backoff_s", "AGENTLIB_SERVER_BACKOFF_S", float, 1.0,
+                "Wait before the first retry, in seconds; doubled for each next one (at "
+                "most 8 s)."),
 )}
 
 
@@ -166,6 +182,8 @@ class Settings:
     """Generate + repair attempts before giving up."""
     repair_temperature: float = _default("repair_temperature")
     """Sampling temperature of repairs (0: greedy); seeded per attempt."""
+    cross_check: str = _default("cross_check")
+    """Compare a candidate with an independent implementation: weak | always | never."""
     top_k: int = _default("top_k")
     """Library modules retrieved per task (all are tried for reuse)."""
     module_max_distance: float = _default("module_max_distance")
@@ -184,6 +202,14 @@ class Settings:
     """Batch runs evolve insights after every this many tasks (0: never)."""
     insight_max_distance: float = _default("insight_max_distance")
     """Cosine distance beyond which a retrieved insight is ignored."""
+    lock_timeout_s: float = _default("lock_timeout_s")
+    """How long a write waits for an embedded library's write lock."""
+    server_timeout_s: float = _default("server_timeout_s")
+    """How long one request to the library server or the model server may take."""
+    server_retries: int = _default("server_retries")
+    """How often a failed request to a server is retried."""
+    server_backoff_s: float = _default("server_backoff_s")
+    """Wait before the first retry (doubled for each next one, at most 8 s)."""
 
     def home(self) -> Path:
         return agentlib_home()

@@ -17,8 +17,11 @@ from agentlib.config import Settings
 from agentlib.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from agentlib.library.store import Library
     from agentlib.llm import LLM
+    from agentlib.model import Check, TestCase
     from agentlib.plugins import PluginManager
     from agentlib.sandbox import Limits
 
@@ -49,6 +52,7 @@ class Runtime:
         self._embedder = embedder
         self._backends: dict[str, dict[str, Callable[..., Any]]] = {}
         self._validators: dict[str, Callable[[str, str, list[str]], str | None]] | None = None
+        self._checks: dict[str, Callable[[str, str, list[str]], Any]] | None = None
         self._packs: dict[str, Callable[[], list[Any]]] | None = None
         self._locks = {name: threading.RLock() for name in ("pm", "llm", "embedder", "library")}
 
@@ -119,6 +123,23 @@ class Runtime:
 
         return apply_validators(self.validators, program, entry_point, tests)
 
+    def checks(self, candidate: str, program: str, entry_point: str,
+               tests: "Sequence[TestCase]", prompt: str = "") -> "list[Check]":
+        """Run every check on a candidate that passed its tests (`verify.candidate_checks`
+        with the plugins' validators); return one `agentlib.model.Check` per check."""
+        from agentlib.plugins import checks
+        from agentlib.verify.checks import candidate_checks
+
+        with self._locks["pm"]:
+            if self._checks is None:
+                self._checks = checks(self.pm)
+            found = self._checks
+
+        def plugin_checks(source: str, entry: str, sources: list[str]) -> "list[Check]":
+            return [check(source, entry, sources) for check in found.values()]
+
+        return candidate_checks(candidate, program, entry_point, tests, plugin_checks, prompt)
+
     # ------------------------------------------------------------------ the LLM
 
     def make_llm(self) -> "LLM":
@@ -162,10 +183,11 @@ class Runtime:
         `check_embedder=False` opens a library embedded by another model (to reindex it);
         `create=False` refuses (StoreError) a directory that holds no library yet.
         """
+        from agentlib.library.remote import Patience
         from agentlib.library.store import Library
 
         return Library(self.settings.store, self.embedder(), check_embedder=check_embedder,
-                       create=create)
+                       create=create, patience=Patience.from_settings(self.settings))
 
     @property
     def limits(self) -> "Limits":

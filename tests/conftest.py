@@ -26,8 +26,9 @@ TERMINAL_COLUMNS = "120"
 
 @pytest.fixture(autouse=True)
 def isolated_env(tmp_path, monkeypatch):
-    """Point agentlib's home at tmp_path, drop any AGENTLIB_* setting from outside, and fix
-    the output width (no assertion may depend on the terminal pytest runs in)."""
+    """Point agentlib's home at tmp_path, drop any AGENTLIB_* setting from outside, fix the
+    output width (no assertion may depend on the terminal pytest runs in), and leave out the
+    evidence step unless a test asks for it."""
     for key in list(os.environ):
         if key.startswith("AGENTLIB_"):
             monkeypatch.delenv(key)
@@ -35,6 +36,9 @@ def isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("COLUMNS", TERMINAL_COLUMNS)
     monkeypatch.delenv("LINES", raising=False)
+    # The recorded and scripted scenarios predate the evidence step (each would need one more
+    # completion); the tests about that step set cross_check themselves (test_cross_check*).
+    monkeypatch.setenv("AGENTLIB_CROSS_CHECK", "never")
     yield
 
 
@@ -48,10 +52,38 @@ def embedder():
 
 @pytest.fixture
 def library(tmp_path, embedder):
-    """An empty real Chroma library in tmp_path."""
+    """An empty real Chroma library in tmp_path, closed afterwards."""
     from agentlib.library.store import Library
 
-    return Library(str(tmp_path / "store"), embedder)
+    opened = Library(str(tmp_path / "store"), embedder)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture(autouse=True)
+def close_libraries():
+    """Close every Chroma client a test opened (each holds ~11 file descriptors)."""
+    yield
+    from agentlib.library.store import close_all
+
+    close_all()
+
+
+@pytest.fixture
+def chroma_server(tmp_path):
+    """A real Chroma server (`chroma run`) on a free loopback port, killed afterwards; yields
+    its `servers.ChromaServer` (`.url`, `.kill()`, `.start()`)."""
+    from servers import ChromaServer
+
+    server = ChromaServer(tmp_path / "server-data", tmp_path / "chroma.log")
+    server.start()
+    try:
+        yield server
+    finally:
+        from agentlib.library.store import close_all
+
+        close_all()  # before the server goes: closing flushes pending counters
+        server.stop()
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ HERE = Path(__file__).parent / "recordings"
 
 def main() -> None:
     HERE.mkdir(exist_ok=True)
+    os.environ["AGENTLIB_CROSS_CHECK"] = "never"  # as in the tests (see conftest.py)
     agent_file = HERE / "agent.json"
     agent_file.unlink(missing_ok=True)
     model = LocalLLM(resolve_model("small"))

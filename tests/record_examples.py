@@ -30,6 +30,7 @@ OUT = Path(__file__).parent / "recordings" / "examples.json"
 
 
 def main() -> None:
+    os.environ["AGENTLIB_CROSS_CHECK"] = "never"  # as in the tests (see conftest.py)
     OUT.unlink(missing_ok=True)
     os.environ["AGENTLIB_NO_PLUGINS"] = "1"  # as in the tests: results must not depend on plugins
     llm = RecordingLLM(LocalLLM(resolve_model("small")), OUT)

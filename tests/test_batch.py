@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import scenarios
 from conftest import RECORDINGS
@@ -17,6 +18,8 @@ from typer.testing import CliRunner
 from agentlib.agent.batch import checkpoint_path, shard
 from agentlib.agent.taskfile import TaskLine
 from agentlib.cli import app
+
+HERE = Path(__file__).parent
 
 # Recorded in this order into one growing library (tests/record_completions.py).
 STREAM = [scenarios.ADD, scenarios.ADD_REPHRASED, scenarios.PLUS_WRAPPER, scenarios.SIMILAR]
@@ -70,6 +73,48 @@ def test_kill_9_mid_batch_then_resume_finishes_every_task_exactly_once(tmp_path)
     assert by_id["add"]["decision"] == "created"
     assert by_id["add-rephrased"]["decision"] == "reused"
     assert checkpoint_path(out).exists()
+
+
+def _killed_then_resumed(tmp_path, tasks, kill_after: int) -> tuple[list[dict], str]:
+    """Run the batch with a SIGKILL right after checkpoint write `kill_after` (0: none), then
+    `--resume` it to the end; return the result records and the first run's stderr."""
+    out = tmp_path / "results.jsonl"
+    args = ["solve", "--file", str(tasks), "--out", str(out), "--resume"]
+    first = subprocess.run([sys.executable, str(HERE / "killpoint.py"), str(kill_after), *args],
+                           env=_env(tmp_path), capture_output=True, text=True, timeout=300)
+    if kill_after:
+        assert first.returncode == -signal.SIGKILL, first.stderr[-2000:]
+        final = subprocess.run([sys.executable, "-m", "agentlib", *args], env=_env(tmp_path),
+                               capture_output=True, text=True, timeout=300)
+        assert final.returncode == 0, final.stderr[-2000:]
+    return [json.loads(line) for line in out.read_text().splitlines()], first.stderr
+
+
+def test_a_batch_killed_at_every_checkpoint_boundary_resumes_each_task_exactly_once(tmp_path):
+    """A crash right after any checkpoint write (a step's writes or a checkpoint: between
+    the input checkpoint and the first step too) never marks a task done that had not
+    finished, and never runs one to its end twice: the resumed batch has one line per task
+    with what an uninterrupted run has, and the library holds each module once."""
+    tasks = _task_file(tmp_path / "tasks.jsonl", STREAM[:2])
+    clean_dir = tmp_path / "clean"
+    clean_dir.mkdir()
+    clean, stderr = _killed_then_resumed(clean_dir, tasks, 0)
+    writes = int(stderr.rsplit("writes: ", 1)[1].split()[0])
+    assert writes >= 10
+
+    def summary(records):
+        return sorted((r["id"], r["status"], r["decision"], r["llm_calls"], r["program"])
+                      for r in records)
+
+    for n in range(1, writes + 1):
+        run_dir = tmp_path / f"kill-{n}"
+        run_dir.mkdir()
+        records, _ = _killed_then_resumed(run_dir, tasks, n)
+        assert summary(records) == summary(clean), f"killed after checkpoint write {n}"
+        check = subprocess.run([sys.executable, "-m", "agentlib", "lib", "history", "add"],
+                               env=_env(run_dir), capture_output=True, text=True, timeout=120)
+        assert check.returncode == 0 and check.stdout.count("active") == 1, check.stdout
+    print(f"killed at each of {writes} checkpoint writes; every task ran to its end once")
 
 
 def test_finished_checkpoint_is_not_redone(tmp_path, monkeypatch):

@@ -111,3 +111,59 @@ def test_the_mbpp_builder_reads_the_six_files_and_pairs_differing_variants(tmp_p
     (tmp_path / "full-prompt.jsonl").unlink()
     with pytest.raises(TaskFormatError, match="full-prompt.jsonl is missing"):
         build(tmp_path)
+
+
+WRITER = '''
+    import re
+
+    from agentlib.llm import Completion
+    from agentlib.plugins import hookimpl
+
+    ANSWERS = {"square": "def square(x):\\n    return x ** 2\\n",
+               "is_prime": "def is_prime(n):\\n    return n > 1 and all(n % d for d in "
+                           "range(2, n))\\n",
+               "cube": "def cube(x):\\n    return x * 3\\n"}
+
+
+    class Writer:
+        """Writes the function the prompt names (a fixed answer each; `cube` is wrong)."""
+
+        name = "writer"
+
+        def complete(self, messages, **options):
+            name = re.search(r"function named `(\\w+)`", messages[-1]["content"]).group(1)
+            return Completion(text="```python\\n" + ANSWERS[name] + "```")
+
+
+    @hookimpl
+    def register_llms(register):
+        register("writer", lambda settings: Writer())
+'''
+
+
+def test_llm_writes_the_independent_implementation_as_the_agent_asks(tmp_path, monkeypatch):
+    """The model here is a scripted plugin registered through the real `register_llms` hook
+    (the test is about the evidence step's wiring, not about a model)."""
+    import test_plugins_factory as factory
+
+    import agentlib.plugins as plugins
+
+    site = tmp_path / "site"
+    monkeypatch.syspath_prepend(str(site))
+    monkeypatch.setattr(plugins, "_WARNED", set())
+    factory.make_plugin(site, "agentlib-writer", "writer", WRITER)
+    cube = {"id": "cube", "prompt": "Cube x.", "expect": "correct", "program":
+            "def cube(x):\n    return x ** 3\n", "tests": ["assert cube(2) == 8",
+                                                           "assert cube(3) == 27"]}
+    rows = [r for r in ROWS if r["id"] in ("honest", "accepts-4")] + [cube]
+    result = bench(str(corpus(tmp_path, rows)), "--json", "--llm", "writer", plugins="writer")
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    by_id = {r["id"]: r for r in figures["rows"]}
+    assert by_id["accepts-4"]["flagged"] and by_id["accepts-4"]["reference"] == "model"
+    assert any(c.startswith("is_prime(4): True vs False") for c in
+               by_id["accepts-4"]["counterexamples"])
+    assert not by_id["honest"]["flagged"] and by_id["honest"]["agreed"] > 0
+    assert by_id["cube"]["reference"] == "model failed its tests" and not by_id["cube"]["flagged"]
+    assert figures["llm_calls"] == 3
+    assert (figures["correct_rejected"], figures["wrong_caught"]) == (0, 1)

@@ -99,3 +99,21 @@ def test_export_as_package_installs_and_its_tests_pass(tmp_path, embedder):
     check = subprocess.run([sys.executable, "-c", "import mylib; print(mylib.quadruple(5))"],
                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert check.stdout.strip() == "20"
+
+
+def test_import_queries_the_store_in_chunks_and_loses_nothing(tmp_path, embedder, monkeypatch):
+    # Chroma refuses one query with more ids than SQLite's variable limit; imports split them.
+    # A chunk of 1 makes every query of the round trip a split one.
+    from agentlib.library import bulk
+
+    monkeypatch.setattr(bulk, "CHUNK", 1)
+    source = Library(str(tmp_path / "a"), embedder)
+    fill(source)
+    path = tmp_path / "lib.jsonl"
+    export_jsonl(source, path)
+    target = Library(str(tmp_path / "b"), embedder)
+    report = import_jsonl(target, path)
+    assert report.rejected == [] and len(report.accepted) == 4
+    assert content(target) == content(source)
+    again = import_jsonl(target, path)
+    assert again.accepted == [] and len(again.already_present) == 4

@@ -50,12 +50,17 @@ def test_after_a_second_failure_the_agent_restarts_afresh():
 
 
 def test_the_route_ends_with_a_reflection_when_attempts_run_out():
+    from types import SimpleNamespace
+
+    from agentlib.config import Settings
+
+    runtime = SimpleNamespace(context=SimpleNamespace(settings=Settings(cross_check="never")))
     state = {"attempts": [_attempt(), _attempt("repair")], "max_attempts": 2}
-    assert route_after_validate(state) == "reflect"
+    assert route_after_validate(state, runtime) == "reflect"
     state["max_attempts"] = 3
-    assert route_after_validate(state) == "restart"
+    assert route_after_validate(state, runtime) == "restart"
     state["attempts"].append(_attempt("restart", verdict=PASS))
-    assert route_after_validate(state) == "store"
+    assert route_after_validate(state, runtime) == "store"
 
 
 def test_repairs_and_restarts_are_sampled_and_seeded_the_first_answer_and_retry_greedy():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import time
 
 import pytest
@@ -95,6 +96,25 @@ def test_a_frame_announcing_too_many_bytes_is_never_read():
     finally:
         os.close(read)
         os.close(write)
+
+
+def test_frames_are_read_from_descriptors_above_select_s_limit():
+    # A long-lived process holding many stores has descriptors above 1023; select() refuses those.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2100:
+        pytest.skip("this machine allows fewer than 2100 open files")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 2100), hard))
+    read, write = os.pipe()
+    high = os.dup2(read, 2048)
+    try:
+        channel.write_all(write, (2).to_bytes(4, "big") + b"{}")
+        assert channel.read_frame(high, time.monotonic() + 5) == ("ok", b"{}")
+        channel.write_all(write, b"abc")
+        assert channel.read_exact(high, 3, time.monotonic() + 5) == b"abc"
+    finally:
+        for fd in (read, write, high):
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 # ------------------------------------------------------------------ the harness's verdict

@@ -56,7 +56,6 @@ def make_module(prefix: str, i: int) -> Module:
 def child_main(store: str, prefix: str, count: int) -> None:
     """Store `count` modules one by one (run in a child process)."""
     library = Library(store, HashEmbedder())
-    library.conn  # noqa: B018 - Chroma opens before "ready" (reads alone use the snapshot)
     print("ready", flush=True)
     for i in range(count):
         library.add(make_module(prefix, i))

@@ -92,20 +92,45 @@ class Agent:
                    "attempts": [], "steps": []}
         config: dict[str, Any] = {"recursion_limit": 100}
         if self.checkpointer is None:
-            state = look_in_library(initial, context, on_step)
-            if route_after_reuse(state) != "finish":
+            state, route = look_in_library(initial, context, on_step)
+            if route != "finish":
                 state = self._rest_of_graph(state, context, config, on_step)
-            return result(task, entry, state, time.monotonic() - start)
-        graph = self._compiled()
-        config["configurable"] = {"thread_id": thread_id or task.id or uuid.uuid4().hex}
-        snapshot = graph.get_state(config)
-        if snapshot.values and not snapshot.next:
-            state = snapshot.values  # finished before a crash: not redone
-        elif snapshot.values:
-            state = _run(graph, None, context, config, on_step)  # continue
         else:
-            state = _run(graph, initial, context, config, on_step)
+            config["configurable"] = {"thread_id": thread_id or task.id or uuid.uuid4().hex}
+            state = self._resume(self._compiled(), initial, context, config, on_step)
+        self._flush_counters()
         return result(task, entry, state, time.monotonic() - start)
+
+    @staticmethod
+    def _resume(graph: Any, initial: dict[str, Any], context: Any, config: dict[str, Any],
+                on_step: Callable[[str, dict[str, Any]], None] | None) -> dict[str, Any]:
+        """Run a checkpointed task: finish it from its last checkpoint, or start it.
+
+        A graph has finished only when its last checkpoint has no task left to run. `next`
+        is not the test: it lists only tasks without writes, and a run killed after a step's
+        writes were saved but before the next checkpoint has `next == ()` with a task still
+        pending (`tasks`); that one must run on.
+        """
+        snapshot = graph.get_state(config)
+        if snapshot.values and not snapshot.tasks:
+            return snapshot.values  # finished before a crash: not redone
+        if snapshot.tasks:
+            return _run(graph, None, context, config, on_step)  # continue
+        return _run(graph, initial, context, config, on_step)
+
+    def _flush_counters(self) -> None:
+        """Write the usage counters this solve gathered (one write); a failure keeps them
+        pending for the next solve or the process's exit."""
+        library = self.library
+        if library is None:
+            return
+        try:
+            library.flush_counters()
+        except AgentlibError as exc:
+            import logging
+
+            logging.getLogger("agentlib.library").warning(
+                "usage counters not written yet: %s", exc)
 
     def _rest_of_graph(self, state: dict[str, Any], context: Any, config: dict[str, Any],
                        on_step: Callable[[str, dict[str, Any]], None] | None) -> dict[str, Any]:
@@ -123,15 +148,21 @@ class Agent:
 
             saver = InMemorySaver(serde=JsonPlusSerializer(allowed_msgpack_modules=ALLOWED_TYPES))
             self._continuation = build_graph().compile(checkpointer=saver)
+        from langgraph._internal._constants import CONFIG_KEY_RUNTIME
+        from langgraph.runtime import Runtime
+
         graph = self._continuation
         thread = uuid.uuid4().hex
         config = {**config, "configurable": {"thread_id": thread}}
-        graph.update_state(config, state, as_node="try_reuse")
+        # the update runs try_reuse's router, which reads the runtime's context: LangGraph
+        # takes it from this (internal) key only
+        graph.update_state({**config, "configurable": {
+            **config["configurable"], CONFIG_KEY_RUNTIME: Runtime(context=context)}},
+            state, as_node="try_reuse")
         try:
             return _run(graph, None, context, config, on_step)
         finally:
             graph.checkpointer.delete_thread(thread)
-
 
 @dataclass(frozen=True)
 class NodeRuntime:
@@ -141,9 +172,11 @@ class NodeRuntime:
 
 
 def look_in_library(initial: dict[str, Any], context: Any,
-                    on_step: Callable[[str, dict[str, Any]], None] | None) -> dict[str, Any]:
+                    on_step: Callable[[str, dict[str, Any]], None] | None
+                    ) -> tuple[dict[str, Any], str]:
     """Run the graph's first nodes, `retrieve` and `try_reuse`, as plain functions, and
-    `finish` when `policy.route_after_reuse` says a stored module solved the task.
+    `finish` when `policy.route_after_reuse` says a stored module solved the task; return
+    the state and the router's answer.
 
     This is the graph's own path for a reused task, node for node, without building the
     graph (importing LangGraph costs ~0.7 s, more than the rest of a reused solve).
@@ -155,9 +188,10 @@ def look_in_library(initial: dict[str, Any], context: Any,
     state = dict(initial)
     for node, function in (("retrieve", retrieve), ("try_reuse", try_reuse)):
         state = _step(state, node, function(state, runtime), on_step)
-    if route_after_reuse(state) == "finish":
+    route = route_after_reuse(state, runtime)
+    if route == "finish":
         state = _step(state, "finish", finish(state, runtime), on_step)
-    return state
+    return state, route
 
 
 def _step(state: dict[str, Any], node: str, update: dict[str, Any] | None,

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from agentlib.agent.context import SolveContext
 from agentlib.agent.policy import Request, RetryKind
 from agentlib.agent.requests import Shown, generate_request, retry_request
-from agentlib.agent.state import SolveState, shown_modules
+from agentlib.agent.state import SolveState, near_modules
 from agentlib.code import ExtractionError, candidate_program, extract, first_call
 from agentlib.model import Attempt, Fallback, Rejection, Reply
 
@@ -39,9 +39,9 @@ def ask(state: SolveState, ctx: SolveContext, request: Request, shown: Shown) ->
         temperature=request.sampling.temperature, seed=request.sampling.seed,
         modules_shown=list(shown.modules), code_shown=shown.code,
         lessons_shown=list(shown.lessons))
-    # Shown or not in this prompt, a library function the model writes out again is replaced
-    # by the verified one (its own copy stays the fallback).
-    names = {m.name for m in shown_modules(state, ctx.settings.module_max_distance)}
+    # Shown or not in this prompt, a near library function the model writes out again is
+    # replaced by the verified one (its own copy stays the fallback).
+    names = {m.name for m in near_modules(state, ctx.settings.module_max_distance)}
     try:
         candidate = extract(completion.text, entry, names - {entry},
                             first_call([t.source for t in state["task"].tests], entry))

@@ -5,6 +5,11 @@ to `results.jsonl.checkpoints.sqlite` (WAL mode, one LangGraph thread per task i
 crash, `--resume` keeps the finished lines, rebuilds a result whose graph had finished but
 whose line was not written, continues a graph that stopped between nodes from its last
 checkpoint, and starts the rest.
+
+One run writes a results file at a time: `results.jsonl.lock` is held for the whole batch,
+and a second run says who holds it. A library or model server that stays down through its
+retries (settings server_timeout_s, server_retries) gives that task an error line marked
+`"outage"` and the batch goes on; `--resume` runs those tasks again.
 """
 
 from __future__ import annotations
@@ -22,10 +27,13 @@ from typing import Any, Callable
 
 from agentlib.agent.taskfile import TaskLine
 from agentlib.errors import AgentlibError, TaskFormatError
+from agentlib.library.locking import LockHeld, OwnedLock
 
 ALLOWED_TYPES = [("agentlib.model", name) for name in (
     "Task", "TestCase", "TestResult", "Verdict", "Module", "Attempt", "TraceStep", "Insight",
-    "Reply", "Rejection", "Hit", "Fallback")]
+    "Reply", "Rejection", "Hit", "Fallback", "Check")] + [
+    ("agentlib.agent.state", "CrossCheck"), ("agentlib.verify.evidence", "Evidence"),
+    ("agentlib.verify.evidence", "Counterexample")]
 
 
 @dataclass
@@ -41,6 +49,10 @@ class BatchCounts:
     completion_tokens: int = 0
     evolved: int = 0
     errors: list[str] = field(default_factory=list)
+
+
+class ResultsLocked(LockHeld):
+    """Another run is writing the same results file."""
 
 
 def checkpoint_path(out: Path) -> Path:
@@ -60,17 +72,55 @@ def open_checkpointer(path: Path):
 
 
 def done_ids(out: Path) -> set[str]:
-    """Ids already in a results file (a line cut short by a crash does not count)."""
+    """Ids already in a results file (a line cut short by a crash, or an outage's error
+    line, does not count)."""
     ids: set[str] = set()
     if not out.exists():
         return ids
     with out.open(encoding="utf-8") as fh:
         for line in fh:
             try:
-                ids.add(str(json.loads(line)["id"]))
-            except (ValueError, KeyError, TypeError):
+                record = json.loads(line)
+                if not record.get("outage"):
+                    ids.add(str(record["id"]))
+            except (ValueError, KeyError, TypeError, AttributeError):
                 continue
     return ids
+
+
+def drop_outage_lines(out: Path) -> None:
+    """Rewrite the results file without the error lines of outages (they run again)."""
+    lines = out.read_text(encoding="utf-8").splitlines(keepends=True)
+
+    def outage(line: str) -> bool:
+        try:
+            return bool(json.loads(line).get("outage"))
+        except (ValueError, AttributeError):
+            return False
+
+    kept = [line for line in lines if not outage(line)]
+    if len(kept) != len(lines):
+        tmp = out.with_name(out.name + ".tmp")
+        tmp.write_text("".join(kept), encoding="utf-8")
+        os.replace(tmp, out)
+
+
+def lock_results(out: Path) -> OwnedLock:
+    """Take the results file's lock at once, or raise ResultsLocked saying who holds it."""
+    lock = OwnedLock(out.with_name(out.name + ".lock"), f"{out} (another batch writes it)",
+                     error=ResultsLocked)
+    lock.acquire(0)
+    return lock
+
+
+def _outage(exc: AgentlibError) -> str:
+    """'library' or 'model' when `exc` says a server stayed down; '' otherwise."""
+    from agentlib.library.remote import LibraryUnavailable
+    from agentlib.llm.openai import ModelServerUnavailable
+
+    if isinstance(exc, LibraryUnavailable):
+        return "library"
+    return "model" if isinstance(exc, ModelServerUnavailable) else ""
 
 
 def drop_partial_line(out: Path) -> None:
@@ -110,12 +160,24 @@ def run_batch(agent: Any, lines: list[TaskLine], out: Path | None, *, resume: bo
 
     `out=None` writes the results to standard output, without checkpoints (nothing resumes).
     """
+    if out is None:
+        return _run_batch(agent, lines, None, False, workers, on_result)
+    lock = lock_results(out)
+    try:
+        return _run_batch(agent, lines, out, resume, workers, on_result)
+    finally:
+        lock.release()
+
+
+def _run_batch(agent: Any, lines: list[TaskLine], out: Path | None, resume: bool, workers: int,
+               on_result: Callable[[dict[str, Any], BatchCounts], None] | None) -> BatchCounts:
     counts = BatchCounts()
     finished: set[str] = set()
     if out is not None:
         finished = done_ids(out) if resume else set()
         if resume and out.exists():
             drop_partial_line(out)
+            drop_outage_lines(out)
         elif out.exists():
             out.unlink()
         ck_path = checkpoint_path(out)
@@ -136,7 +198,9 @@ def run_batch(agent: Any, lines: list[TaskLine], out: Path | None, *, resume: bo
             try:
                 return agent.solve(line.task, thread_id=line.id).to_record()
             except AgentlibError as exc:  # a bad task, the LLM, the sandbox, a plugin
-                return {"id": line.id, "status": "error", "decision": None, "error": str(exc)}
+                line_ = {"id": line.id, "status": "error", "decision": None, "error": str(exc)}
+                outage = _outage(exc)
+                return {**line_, "outage": outage} if outage else line_
             except Exception as exc:  # noqa: BLE001 - a bug shows in its line, the rest run
                 return {"id": line.id, "status": "error", "decision": None,
                         "error": f"unexpected {type(exc).__name__}: {exc}"}
@@ -158,7 +222,12 @@ def run_batch(agent: Any, lines: list[TaskLine], out: Path | None, *, resume: bo
                     counts.error += 1
                     counts.errors.append(f"{result['id']}: {result.get('error')}")
                 counts.completion_tokens += int(result.get("completion_tokens") or 0)
-                _maybe_evolve(agent, counts)
+                try:
+                    _maybe_evolve(agent, counts)
+                except AgentlibError as exc:
+                    if not _outage(exc):
+                        raise
+                    counts.errors.append(f"insight evolution skipped: {exc}")
                 if on_result:
                     on_result(result, counts)
 

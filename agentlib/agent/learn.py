@@ -9,11 +9,12 @@ from typing import TYPE_CHECKING, Any
 
 from agentlib.agent import prompts
 from agentlib.agent.context import SolveContext
+from agentlib.agent.cross_check import module_verification
 from agentlib.agent.policy import lessons_helped, lessons_misled
 from agentlib.agent.requests import failures
 from agentlib.agent.retrieve import search_text, step
 from agentlib.agent.state import SolveState, last_attempt, llm_attempts, solved
-from agentlib.code import docstring, module_id, rename_source, signature
+from agentlib.code import docstring, module_id, signature
 from agentlib.library.insights import insight_text
 from agentlib.model import Attempt, Module, Reply, TestCase
 from agentlib.sandbox import run as run_sandbox
@@ -26,7 +27,12 @@ DUPLICATE_DISTANCE = 0.08
 
 
 def store(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
-    """Save the verified function in the library (a new version only if it keeps old tests)."""
+    """Save the verified function in the library (a new version only if it keeps old tests).
+
+    `Library.commit` checks the old version's tests at commit time, outside the write lock,
+    and checks again if another writer changed the name meanwhile; a version that fails
+    them is stored under a new name (`add_2`, …).
+    """
     start = time.monotonic()
     ctx = runtime.context
     if ctx.library is None:
@@ -36,32 +42,29 @@ def store(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     attempt = last_attempt(state)
     assert attempt is not None and attempt.passed
     source = attempt.candidate
-    tests = [t.source for t in task.tests]
-    previous = ctx.library.get(name)
-    detail = ""
-    if previous is not None and previous.id != module_id(source):
-        old_tests = [TestCase(t) for t in previous.tests]
-        if old_tests and not run_sandbox(attempt.program, old_tests, ctx.limits).passed:
-            n = 2
-            while ctx.library.get(f"{name}_{n}") is not None:
-                n += 1
-            new_name = f"{name}_{n}"
-            source = rename_source(source, name, new_name)
-            tests = [rename_source(t, name, new_name).strip() for t in tests]
-            detail = f"{name} exists and this version fails its tests: stored as {new_name}"
-            name = new_name
-        else:
-            detail = f"supersedes {name} v{previous.version} (passes its tests too)"
     llm = ctx.runtime.loaded_llm
     module = Module(
         id=module_id(source), name=name, source=source, signature=signature(source, name),
-        docstring=docstring(source, name), tests=tests,
+        docstring=docstring(source, name), tests=[t.source for t in task.tests],
         dependencies=list(attempt.dependencies), task_prompt=task.prompt,
         task_id=task.id, backend=ctx.settings.llm, model=llm.name if llm else "",
-        created_at=time.time())
-    stored = ctx.library.add(module)
+        created_at=time.time(), verification=module_verification(state).to_dict())
+
+    def check(program: str, tests: list[str]) -> bool:
+        return run_sandbox(program, [TestCase(t) for t in tests], ctx.limits).passed
+
+    done = ctx.library.commit(module, check, verified_program=attempt.program)
+    stored = done.module
+    if stored is None:
+        return {"stored": None, "steps": step("store", "not stored", done.detail, start, state)}
+    notes = [done.detail] if done.detail else []
+    if done.superseded is not None:
+        notes.append(f"supersedes {done.superseded.name} v{done.superseded.version} (passes "
+                     "its tests too)")
+    if done.rounds > 1:
+        notes.append(f"the library changed meanwhile: checked against it {done.rounds} times")
     return {"stored": stored, "steps": step("store", f"stored {stored.name} v{stored.version}",
-                                            detail, start, state)}
+                                            "; ".join(notes), start, state)}
 
 
 def _first_failure(attempt: Attempt) -> str:
@@ -118,9 +121,19 @@ def reflect(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]
 
 
 def finish(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
-    """Count the shown insights: retrieved, helped (`policy.lessons_helped`), misled without
-    a reflection to blame them (`policy.lessons_misled`)."""
+    """Count what the first attempt was shown: each module's showing and how the attempt went
+    (the evidence of `policy.modules_to_show`); the insights retrieved, helped
+    (`policy.lessons_helped`), misled without a reflection to blame them
+    (`policy.lessons_misled`)."""
     ctx = runtime.context
+    first = next(iter(llm_attempts(state)), None)
+    if ctx.library is not None and first is not None and first.modules_shown:
+        ids = {h.module.name: h.module.id for h in state.get("hits") or []}
+        for name in first.modules_shown:
+            ctx.library.update_counters(
+                ids[name], times_shown=1, times_shown_passed=int(first.passed),
+                times_shown_failed=int(not first.passed),
+                times_shown_called=int(name in first.dependencies))
     shown = state.get("insights") or []
     if ctx.library is not None and shown:
         helped, misled = lessons_helped(state), lessons_misled(state)

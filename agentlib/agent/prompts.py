@@ -69,6 +69,22 @@ REJECTED = {
 }
 """The answer to each kind of rejection ({reason}, {name}); one text for all of them today."""
 
+INDEPENDENT = """
+Write the function straight from the description above, in the simplest correct way; the
+tests are examples of it, not the whole specification."""
+"""Appended to the task (as without a library) when the evidence step asks for an
+independent implementation."""
+
+COUNTEREXAMPLE = """Your function passes the tests, but an implementation of the same task
+written independently returns something else on {count} of {compared} generated input(s):
+{cases}
+
+One of the two is wrong on these inputs. Decide from the task's description which result is
+right. Reply with the complete function `{name}` in one ```python code block: corrected if the
+other result is right, unchanged if yours is."""
+
+COUNTEREXAMPLE_CASE = "- `{call}`: your function returned {candidate}; the other returned {reference}"
+
 SPECIAL_CASED = ("the function special-cases the test inputs instead of solving the task: "
                  "{detail}")
 VALIDATOR_REJECTED = "it passes the tests but a validator rejected it: {rejections}"

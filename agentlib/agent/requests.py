@@ -11,8 +11,8 @@ import re
 from dataclasses import dataclass, field
 
 from agentlib.agent import prompts
-from agentlib.agent.policy import Request, RetryKind, sampling
-from agentlib.agent.state import SolveState, llm_attempts, shown_modules
+from agentlib.agent.policy import Request, RetryKind, modules_to_show, sampling
+from agentlib.agent.state import SolveState, llm_attempts
 from agentlib.config import Settings
 from agentlib.library.text import task_gist
 from agentlib.model import Module, Verdict
@@ -100,8 +100,9 @@ def failures(verdict: Verdict, limit: int = 5) -> str:
 
 
 def generate_request(state: SolveState, settings: Settings) -> tuple[Request, Shown]:
-    """The first attempt: the task, the relevant library modules and the lessons."""
-    modules = shown_modules(state, settings.module_max_distance)
+    """The first attempt: the task, the library modules to show and the lessons."""
+    modules = modules_to_show(state.get("hits") or [], state["task"],
+                              settings.module_max_distance)
     shown = Shown(modules=[m.name for m in modules],
                   lessons=[i.id for i in state.get("insights") or []])
     library = ""

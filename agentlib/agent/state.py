@@ -8,9 +8,31 @@ derived from the attempts by the functions below.
 from __future__ import annotations
 
 import operator
+from dataclasses import dataclass, field
 from typing import Annotated, TypedDict
 
 from agentlib.model import Attempt, Hit, Insight, Module, Reply, Task, TraceStep
+from agentlib.verify.evidence import Evidence
+
+
+@dataclass
+class CrossCheck:
+    """The evidence step (`agent.cross_check`): one independent implementation, asked once per
+    task, run next to the candidate on generated in-domain inputs."""
+
+    messages: list[dict[str, str]] = field(default_factory=list)
+    reply: Reply | None = None
+    """The independent implementation's completion (None: no call was made)."""
+    temperature: float | None = None
+    seed: int | None = None
+    reference: str = ""
+    """The independent implementation ("" when the reply held no usable function)."""
+    compared: str = ""
+    """The candidate program the last comparison ran ("" before any)."""
+    evidence: Evidence | None = None
+    """What the last comparison showed (None: nothing was compared)."""
+    comparisons: int = 0
+    """How many comparisons ran: the first, and one more after a counterexample repair."""
 
 
 class SolveState(TypedDict, total=False):
@@ -36,6 +58,8 @@ class SolveState(TypedDict, total=False):
     """The reflection's completion, when reflect asked the model for a lesson."""
     stored: Module | None
     """The module store wrote (None: nothing stored)."""
+    cross_check: CrossCheck | None
+    """The evidence step's record, once it ran (see `policy.cross_check_due`)."""
 
 
 def last_attempt(state: SolveState) -> Attempt | None:
@@ -60,12 +84,17 @@ def solved(state: SolveState) -> bool:
 
 
 def replies(state: SolveState) -> list[Reply]:
-    """Every completion the solve asked for: one per LLM attempt, and the reflection."""
+    """Every completion the solve asked for: one per LLM attempt, the independent
+    implementation of the evidence step, and the reflection."""
     found = [a.reply for a in state.get("attempts") or [] if a.reply is not None]
+    checked = state.get("cross_check")
+    if checked is not None and checked.reply is not None:
+        found.append(checked.reply)
     reflection = state.get("reflection")
     return found + ([reflection] if reflection is not None else [])
 
 
-def shown_modules(state: SolveState, max_distance: float) -> list[Module]:
-    """The retrieved modules close enough to the task to show to the model."""
+def near_modules(state: SolveState, max_distance: float) -> list[Module]:
+    """The retrieved modules within `max_distance` of the task (of these, the prompt shows
+    the ones `policy.modules_to_show` keeps)."""
     return [h.module for h in state.get("hits") or [] if h.distance <= max_distance]

@@ -1,4 +1,4 @@
-"""`validate`: judge the pending candidate — the static check, the sandbox, the validators."""
+"""`validate`: judge the pending candidate — the sandbox, then every check (`Runtime.checks`)."""
 
 from __future__ import annotations
 
@@ -9,54 +9,67 @@ from typing import TYPE_CHECKING, Any
 from agentlib.agent import prompts
 from agentlib.agent.context import SolveContext
 from agentlib.agent.state import SolveState
-from agentlib.model import Rejection
+from agentlib.model import Attempt, Rejection
 from agentlib.sandbox import run as run_sandbox
-from agentlib.sandbox import special_cases_tests
+from agentlib.verify.checks import SPECIAL_CASES
+
+KEPT_OWN_COPIES = ("kept the model's own copies of library functions (the library's did not "
+                   "pass)")
+KEPT_EARLIER = ("the counterexample repair did not pass its tests and checks: kept the "
+                "candidate that did")
+
+
+def judge(ctx: SolveContext, state: SolveState, attempt: Attempt) -> None:
+    """Run `attempt`'s program against the task's tests; when it passes, run every check.
+
+    Sets the attempt's verdict, its checks (with their warnings) and, when a check rejected
+    it, its rejection: `special_cased` for the static check, `validator` for a plugin's.
+    """
+    task = state["task"]
+    attempt.verdict = run_sandbox(attempt.program, task.tests, ctx.limits)
+    if not attempt.verdict.passed:
+        return
+    attempt.checks = ctx.runtime.checks(attempt.candidate, attempt.program,
+                                        state["entry_point"], task.tests, task.prompt)
+    static = [c for c in attempt.checks if c.rejected and c.name == SPECIAL_CASES]
+    others = [c for c in attempt.checks if c.rejected and c.name != SPECIAL_CASES]
+    if static:
+        attempt.rejection = Rejection("special_cased",
+                                      prompts.SPECIAL_CASED.format(detail=static[0].reject))
+    elif others:
+        attempt.rejection = Rejection("validator", prompts.VALIDATOR_REJECTED.format(
+            rejections="; ".join(f"{c.name}: {c.reject}" for c in others)))
 
 if TYPE_CHECKING:
     from langgraph.runtime import Runtime  # the nodes need only its `context`
 
 
 def validate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
-    """Run the candidate with its dependencies against the task's tests in the sandbox.
+    """Run the candidate with its dependencies against the task's tests in the sandbox, then
+    every check on a candidate that passed them; a check rejects only with evidence.
 
-    In order: a reply without a candidate is recorded as it is; a candidate that
-    special-cases the test inputs is rejected unrun; the program runs in the sandbox, and
-    when it fails the model's own copies of library functions (the fallback) run instead;
-    a program that passes goes to the validator plugins (`Runtime.validate`).
+    A reply without a candidate is recorded as it is. The fallback is a second candidate:
+    the model's own copies of library functions, tried when the library's versions fail the
+    tests; or, for a counterexample repair, the candidate that passed before, kept when the
+    repair does not pass.
     """
     start = time.monotonic()
     ctx = runtime.context
     attempt = dataclasses.replace(state["pending"], fallback=None)
-    tests = state["task"].tests
-
-    def done() -> dict[str, Any]:
-        attempt.validated_s = round(time.monotonic() - start, 4)
-        return {"attempts": [attempt], "pending": None}
-
-    if attempt.rejection is not None:  # the reply held no usable function
-        return done()
-    cheat = special_cases_tests(attempt.candidate, tests)
-    if cheat:
-        attempt.rejection = Rejection("special_cased", prompts.SPECIAL_CASED.format(detail=cheat))
-        return done()
-    verdict = run_sandbox(attempt.program, tests, ctx.limits)
     fallback = state["pending"].fallback
-    if not verdict.passed and fallback is not None:
-        # The library's version of a function the model also wrote did not fit: try the
-        # model's own copy before calling it a failure.
-        own = run_sandbox(fallback.program, tests, ctx.limits)
-        if own.passed:
-            verdict = own
-            attempt.candidate, attempt.dependencies = fallback.candidate, fallback.dependencies
-            attempt.program = fallback.program
-            attempt.notes = [*attempt.notes, "kept the model's own copies of library "
-                             "functions (the library's did not pass)"]
-    attempt.verdict = verdict
-    if verdict.passed:
-        rejections = ctx.runtime.validate(attempt.program, state["entry_point"],
-                                          [t.source for t in tests])
-        if rejections:
-            attempt.rejection = Rejection("validator", prompts.VALIDATOR_REJECTED.format(
-                rejections="; ".join(rejections)))
-    return done()
+    if attempt.rejection is None:  # else the reply held no usable function
+        judge(ctx, state, attempt)
+    repaired = attempt.kind == "counterexample"
+    if fallback is not None and not attempt.passed and (
+            repaired or (attempt.rejection is None and attempt.verdict is not None)):
+        other = dataclasses.replace(attempt, candidate=fallback.candidate,
+                                    dependencies=list(fallback.dependencies),
+                                    program=fallback.program, verdict=None, rejection=None,
+                                    checks=[])
+        judge(ctx, state, other)
+        if other.passed or (not repaired and other.verdict is not None
+                            and other.verdict.passed):
+            other.notes = [*other.notes, KEPT_EARLIER if repaired else KEPT_OWN_COPIES]
+            attempt = other
+    attempt.validated_s = round(time.monotonic() - start, 4)
+    return {"attempts": [attempt], "pending": None}

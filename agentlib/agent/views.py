@@ -43,9 +43,11 @@ def _validated(attempt: Attempt) -> TraceStep:
     verdict = attempt.verdict
     assert verdict is not None
     passed = sum(r.passed for r in verdict.results)
-    return TraceStep("validate", "passed" if verdict.passed else "failed",
-                     f"{passed}/{len(verdict.results)} tests passed ({verdict.ended}, "
-                     f"{verdict.isolation})", attempt.validated_s)
+    detail = f"{passed}/{len(verdict.results)} tests passed ({verdict.ended}, {verdict.isolation})"
+    if attempt.warnings:
+        detail += "; warnings: " + "; ".join(attempt.warnings)
+    return TraceStep("validate", "passed" if verdict.passed else "failed", detail,
+                     attempt.validated_s)
 
 
 def attempt_lines(attempt: Attempt) -> list[TraceStep]:

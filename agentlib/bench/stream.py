@@ -121,8 +121,8 @@ def run_equal_compute(tasks: list[Task], budgets: list[int], llm: Any, base: Set
     from agentlib.agent import Agent
 
     sampler = SamplingLLM(llm)
-    agent = Agent(Settings(**{**asdict(base), "use_library": False, "attempts": 1}),
-                  llm=sampler)
+    agent = Agent(Settings(**{**asdict(base), "use_library": False, "attempts": 1,
+                              "cross_check": "never"}), llm=sampler)
     summary = ConfigSummary(config="equal-compute")
     for task, budget in zip(tasks, budgets, strict=True):
         calls = prompt_tokens = completion_tokens = samples = 0

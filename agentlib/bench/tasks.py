@@ -6,8 +6,11 @@ with repair use the configured `attempts`):
 - `no-library` neither retrieve nor store;
 - `no-repair`  library, but one attempt;
 - `no-insights` library and repair, but no insights shown or learned;
-- `raw`        the model alone: one completion, no retrieval, no repair, same extraction and
-               sandbox.
+- `raw`        the model alone: one completion, no retrieval, no repair, no evidence step,
+               same extraction and sandbox;
+- `agent-no-plugins` the full agent with no plugin loaded (built-ins only), where every other
+               configuration runs with the installed plugins (as the quickstart installs
+               them): the difference is what the plugins change.
 """
 
 from __future__ import annotations
@@ -28,8 +31,11 @@ CONFIGS = {
     "no-library": {"use_library": False},
     "no-repair": {"use_library": True, "attempts": 1},
     "no-insights": {"use_library": True, "use_insights": False},
-    "raw": {"use_library": False, "attempts": 1},
+    "raw": {"use_library": False, "attempts": 1, "cross_check": "never"},
+    "agent-no-plugins": {"use_library": True},
 }
+WITHOUT_PLUGINS = frozenset({"agent-no-plugins"})
+"""Configurations run with the built-in plugins only."""
 
 
 @dataclass
@@ -108,7 +114,12 @@ def run_config(name: str, tasks: list[Task], llm: Any, base: Settings, workdir: 
         raise ValueError(f"unknown configuration {name!r}; choose from {', '.join(CONFIGS)}")
     settings = Settings(**{**asdict(base), **CONFIGS[name]})
     settings.store = str(workdir / f"library-{name}")
-    agent = Agent(settings, llm=llm)
+    pm = None
+    if name in WITHOUT_PLUGINS:
+        from agentlib.plugins import make_plugin_manager
+
+        pm = make_plugin_manager(load_entry_points=False)
+    agent = Agent(settings, llm=llm, pm=pm)
     summary = ConfigSummary(config=name)
     start = time.monotonic()
     if agent.library is not None:  # a one-off cost, kept out of the first task's wall time

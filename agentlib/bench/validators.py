@@ -6,13 +6,18 @@ Each corpus line is ``{"id", "prompt", "tests": [...], "program", "expect": "cor
 implementation, for the evidence step). A program must first pass its tests in the sandbox
 (the checks judge only candidates that did; a line that fails is reported as skipped); then
 every check the agent applies runs on it: the static special-case check and the validators of
-all loaded plugins, and with ``evidence`` the comparison with the line's ``reference``.
+all loaded plugins, and the evidence step: with ``evidence`` the comparison with the line's
+``reference``; with a model (`--llm/--model`), the comparison with an independent
+implementation the model writes from the line's prompt and tests, asked exactly as the
+agent's `cross_check` node asks (one LLM call per program that passed its tests and has
+literal calls to vary). A model-written implementation that fails the tests is no evidence.
 """
 
 from __future__ import annotations
 
 import ast
 import json
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +64,9 @@ class Row:
     counterexamples: list[str] = field(default_factory=list)
     agreed: int = 0
     compared: int = 0
+    reference: str = ""
+    """``corpus`` | ``model`` | ``model failed its tests`` | ``model wrote no function`` | ""."""
+    llm_calls: int = 0
     wall_s: float = 0.0
 
 
@@ -74,11 +82,12 @@ class Figures:
     skipped: int = 0
     by_kind: dict[str, dict[str, Any]] = field(default_factory=dict)
     """{kind: {"flagged": n, "total": m, "expect": "correct" | "wrong"}}, first seen first."""
+    llm_calls: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         return {"correct_rejected": self.correct_rejected, "correct_total": self.correct_total,
                 "wrong_caught": self.wrong_caught, "wrong_total": self.wrong_total,
-                "skipped": self.skipped, "by_kind": self.by_kind,
+                "skipped": self.skipped, "by_kind": self.by_kind, "llm_calls": self.llm_calls,
                 "rows": [asdict(r) for r in self.rows]}
 
 
@@ -146,9 +155,59 @@ def entry_point_of(item: CorpusItem) -> str:
     return ""
 
 
+class ModelReference:
+    """Independent implementations written by the runtime's model, asked as the agent's
+    evidence step asks (one call at a time: a local model serves one request at once); with
+    one, the evidence step uses it instead of the corpus's `reference`."""
+
+    def __init__(self, runtime: Any) -> None:
+        from agentlib.agent.policy import independent_sampling
+
+        self.llm = runtime.llm()
+        self.sampling = independent_sampling(runtime.settings.repair_temperature)
+        self.lock = threading.Lock()
+
+    def write(self, item: CorpusItem, entry: str) -> tuple[str, str]:
+        """(the implementation, "") or ("", why the reply holds none)."""
+        from agentlib.agent.cross_check import ask_independent
+
+        with self.lock:
+            record, unusable = ask_independent(self.llm, item.prompt, entry, item.tests,
+                                               self.sampling)
+        return record.reference, unusable
+
+
+def _compare(row: Row, item: CorpusItem, entry: str, cases: list[TestCase],
+             model: ModelReference | None) -> None:
+    """The evidence step on one program that passed its tests and checks."""
+    from agentlib.verify.evidence import compare_with_reference, generated_calls
+
+    reference, row.reference = item.reference, "corpus"
+    if model is not None:
+        if not generated_calls(cases, entry):
+            row.reference = ""
+            row.warnings.append("independent: the tests have no literal call to vary; "
+                                "no implementation asked")
+            return
+        reference, unusable = model.write(item, entry)
+        row.llm_calls, row.reference = 1, "model"
+        if unusable:
+            row.reference = "model wrote no function"
+            row.warnings.append(f"independent: {unusable}")
+            return
+    result = compare_with_reference(item.program, entry, cases, reference)
+    if not result.reference_passed and model is not None:
+        row.reference = "model failed its tests"
+    row.agreed, row.compared = result.agreed, result.compared
+    row.counterexamples = [f"{c.call}: {c.candidate} vs {c.reference}"
+                           for c in result.counterexamples]
+    row.warnings += [f"independent: {w}" for w in result.warnings]
+
+
 def judge(item: CorpusItem, plugin_checks: Callable[[str, str, list[str]], list[Check]] | None,
-          evidence: bool = False) -> Row:
-    """Run the item's tests, then every check, and say what they concluded."""
+          evidence: bool = False, model: ModelReference | None = None) -> Row:
+    """Run the item's tests, then every check, then (with `evidence` or a `model`) the
+    evidence step, and say what they concluded."""
     from agentlib.sandbox import run
     from agentlib.verify.checks import candidate_checks
 
@@ -170,14 +229,8 @@ def judge(item: CorpusItem, plugin_checks: Callable[[str, str, list[str]], list[
     row.reason = "; ".join(f"{c.name}: {c.reject}" for c in found if c.rejected)
     row.warnings = [f"{c.name}: {w}" for c in found for w in c.warnings]
     row.status = "rejected" if row.rejected_by else "accepted"
-    if evidence and item.reference:
-        from agentlib.verify.evidence import compare_with_reference
-
-        result = compare_with_reference(item.program, entry, cases, item.reference)
-        row.agreed, row.compared = result.agreed, result.compared
-        row.counterexamples = [f"{c.call}: {c.candidate} vs {c.reference}"
-                               for c in result.counterexamples]
-        row.warnings += [f"independent: {w}" for w in result.warnings]
+    if not row.rejected_by and (model is not None or (evidence and item.reference)):
+        _compare(row, item, entry, cases, model)
     row.flagged = bool(row.rejected_by or row.counterexamples)
     row.wall_s = time.monotonic() - start
     return row
@@ -194,6 +247,7 @@ def tally(rows: list[Row]) -> Figures:
                                                      "expect": row.expect})
         kind["total"] += 1
         kind["flagged"] += row.flagged
+        figures.llm_calls += row.llm_calls
         if row.expect == "correct":
             figures.correct_total += 1
             figures.correct_rejected += row.flagged
@@ -206,10 +260,11 @@ def tally(rows: list[Row]) -> Figures:
 def run_bench(items: list[CorpusItem],
               plugin_checks: Callable[[str, str, list[str]], list[Check]] | None,
               evidence: bool = False, workers: int = 1,
-              on_row: Callable[[Row], None] | None = None) -> Figures:
+              on_row: Callable[[Row], None] | None = None,
+              model: ModelReference | None = None) -> Figures:
     """Judge every item (in `workers` threads; each check runs in its own sandbox)."""
     def one(item: CorpusItem) -> Row:
-        row = judge(item, plugin_checks, evidence)
+        row = judge(item, plugin_checks, evidence, model)
         if on_row is not None:
             on_row(row)
         return row

@@ -129,7 +129,8 @@ def _run(file: Path, configs: list[str], report: Path | None, limit: int | None,
 def tasks(
     file: Annotated[Path, typer.Argument(help="Task file (agentlib, MBPP or HumanEval JSONL).")],
     configs: Annotated[str, typer.Option(
-        help="Comma-separated: agent, no-library, no-repair, raw.")] = "agent,no-library,raw",
+        help="Comma-separated: agent, agent-no-plugins, no-library, no-repair, no-insights, "
+             "raw.")] = "agent,no-library,raw",
     report: Annotated[Optional[Path], typer.Option(
         help="Directory for results.jsonl, report.md and plots.")] = None,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N tasks.")] = None,
@@ -284,21 +285,20 @@ def validators(
     all_rows: Annotated[bool, typer.Option(
         "--all-rows", help="List every row, not only the misjudged ones.")] = False,
     limit: Annotated[Optional[int], typer.Option(min=1, help="Only the first N lines.")] = None,
+    llm: LLMOpt = None, model: ModelOpt = None,
 ) -> None:
     """Measure the checks: known-correct programs rejected, known-wrong programs caught.
 
     Runs what the agent applies to a candidate that passed its tests: the static
-    special-case check and the validators of every loaded plugin (--no-plugins: none).
-    --evidence compares each program with its line's own `reference` program.
+    special-case check, the validators of every loaded plugin (--no-plugins: none), and the
+    evidence step: with --evidence the line's `reference`, with --llm/--model the model's.
     """
-    # TODO(evidence with a model): add --llm/--model to ask the model for the independent
-    # implementation, with the same prompt as the agent's evidence step once the graph has
-    # it; then run agentlib.verify.compare_with_reference on that program.
     import json
 
-    from agentlib.bench.validators import read_corpus, run_bench, summary_line
+    from agentlib.bench.validators import ModelReference, read_corpus, run_bench, summary_line
     from agentlib.plugins import make_plugin_manager, run_checks
 
+    writer = ModelReference(make_runtime(make_settings(None, llm, model))) if llm or model else None
     items = read_corpus(file)[:limit] if limit else read_corpus(file)
     pm = make_plugin_manager()
     with Progress(TextColumn("[bold]checks"), BarColumn(), MofNCompleteColumn(),
@@ -306,12 +306,10 @@ def validators(
                   disable=json_out) as progress:
         bar = progress.add_task("checks", total=len(items))
         figures = run_bench(items, lambda p, e, t: run_checks(pm, p, e, t), evidence, workers,
-                            on_row=lambda _row: progress.advance(bar))
+                            on_row=lambda _row: progress.advance(bar), model=writer)
     if json_out:
         typer.echo(json.dumps(figures.to_dict()))
         return
     console.print(tables.rows_table(figures, all_rows))
     console.print(tables.kinds_table(figures))
     console.print(summary_line(figures), highlight=False)
-
-

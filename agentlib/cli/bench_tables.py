@@ -91,7 +91,8 @@ def rows_table(figures, all_rows: bool) -> Table:
 
 
 def kinds_table(figures) -> Table:
-    table = Table(title=f"by kind ({figures.skipped} skipped: they fail their own tests)")
+    table = Table(title=f"by kind ({figures.skipped} fail their tests; "
+                        f"{figures.llm_calls} LLM calls)")
     for column in ("kind", "expect", "flagged", "total", "rate"):
         table.add_column(column, justify="right")
     for kind, n in figures.by_kind.items():

@@ -11,7 +11,14 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
-from agentlib.cli.options import LibraryOpt, make_settings, open_library_at
+from agentlib.cli.options import (
+    BaseURLOpt,
+    LibraryOpt,
+    LLMOpt,
+    ModelOpt,
+    make_settings,
+    open_library_at,
+)
 from agentlib.errors import StoreError, UsageError
 
 app = typer.Typer(help="Look into, check, export, import and prune the library.",
@@ -142,15 +149,20 @@ def check(
         "--run-tests", help="Also re-run every active module's stored tests in the sandbox.")]
     = False,
     repair: Annotated[bool, typer.Option(
-        "--repair", help="First rewrite the read snapshot from Chroma (the fix for a snapshot "
-                         "that disagrees with it).")] = False,
+        "--repair", help="First remove what killed processes left: partial collections of a "
+                         "killed reindex, unfinished claims on a server.")] = False,
+    reverify: Annotated[bool, typer.Option(
+        "--reverify", help="Re-run the evidence on every active module (tests and checks; "
+                           "with --llm/--model also an independent implementation) and store "
+                           "how each was verified.")] = False,
+    llm: LLMOpt = None,
+    model: ModelOpt = None,
+    base_url: BaseURLOpt = None,
     library: LibraryOpt = None,
 ) -> None:
     """Verify the library: whole records, embeddings, dependencies (and tests); exit 1 if not."""
     lib = open_library_at(library, create=False)
-    if repair:
-        lib.rewrite_snapshot()
-    problems = lib.check(run_tests=run_tests)
+    problems = lib.check(run_tests=run_tests, repair=repair)
     if problems:
         err = Console(stderr=True)
         err.print(f"[bold red]{len(problems)} problem(s)[/] in {lib.location}:", highlight=False)
@@ -159,6 +171,40 @@ def check(
         raise typer.Exit(1)
     console.print(f"ok: {lib.count()} module record(s), {lib.insights.count()} insight(s)"
                   + (", stored tests pass" if run_tests else ""))
+    if reverify:
+        _reverify(lib, make_settings(library=library, llm=llm, model=model, base_url=base_url),
+                  compare=bool(llm or model or base_url))
+
+
+def _reverify(lib, settings, compare: bool) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from agentlib.agent.reverify import reverify_library
+    from agentlib.cli.options import make_runtime
+    from agentlib.runtime import Runtime
+
+    base = make_runtime(settings)
+    runtime = Runtime(settings, pm=base.pm, library=lib)
+    table = Table(title="re-verified" + ("" if compare else " (no --llm/--model: no "
+                                         "independent implementation asked)"))
+    for column in ("module", "before", "after", "agreed", "checks", "problem or warnings"):
+        table.add_column(column, overflow="fold")
+    found = reverify_library(runtime, runtime.llm() if compare else None)
+    for r in found:
+        agreed = f"{r.record.agreed}/{r.record.compared}" if "independent" in r.record.checks \
+            else "-"
+        table.add_row(f"{r.name} v{r.version}", r.before or "-", r.record.status, agreed,
+                      ", ".join(r.record.checks),
+                      Text(r.failed or "; ".join(r.record.warnings)))
+    console.print(table)
+    confirmed = sum(r.record.status == "confirmed" for r in found)
+    bad = [r for r in found if r.failed]
+    console.print(f"{confirmed} confirmed, {len(found) - confirmed} unconfirmed, "
+                  f"{len(bad)} failing; {sum(r.llm_calls for r in found)} LLM call(s)",
+                  highlight=False)
+    if bad:
+        raise typer.Exit(1)
 
 
 @app.command("export")

@@ -7,8 +7,10 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from agentlib.model import Module, SolveResult, Verdict
+from agentlib.verify.summary import summary, warnings_of
 
 DECISION_STYLE = {"reused": "bold cyan", "created": "bold green", "repaired": "bold yellow",
                   "failed": "bold red"}
@@ -85,6 +87,9 @@ def render_module(console: Console, module: Module) -> None:
     table.add_row("counters", f"retrieved {module.times_retrieved}, reused {module.times_reused}, "
                               f"failed {module.times_failed}")
     table.add_row("tests", "\n".join(module.tests))
+    table.add_row("verification", Text(summary(module.verification)))
+    if warnings_of(module.verification):
+        table.add_row("warnings", Text("\n".join(warnings_of(module.verification))))
     console.print(table)
 
 

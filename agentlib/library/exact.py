@@ -45,7 +45,7 @@ class ExactIndex:
 
     @classmethod
     def load(cls, collection, generation: str) -> "ExactIndex":
-        from agentlib.library.chroma import fetch_all
+        from agentlib.library.records import fetch_all
 
         got = fetch_all(collection, ["embeddings", "metadatas"])
         return cls(got["ids"], got["embeddings"] if len(got["ids"]) else [],

@@ -10,6 +10,7 @@ from typing import Any
 
 from agentlib.errors import StoreError
 from agentlib.library.chroma import INSIGHTS
+from agentlib.library.records import where_clause
 from agentlib.model import Insight
 
 COUNTERS = ("retrieved", "helped", "misled")
@@ -119,60 +120,87 @@ class InsightStore:
         duplicate_id = insight_id(duplicate.taxonomy, duplicate.condition,
                                   duplicate.explanation, duplicate.example)
         with self.library.write_transaction():
-            kept = self.get(into_id)
+            kept = self.stored(into_id)
             if kept is None:
                 return None
             if duplicate_id != into_id and duplicate_id not in kept.merged_from:
                 kept.merged_from.append(duplicate_id)
-                self.collection.update(ids=[into_id], metadatas=[to_metadata(kept)])
-            return kept
+                self.collection.update(ids=[into_id], metadatas=[
+                    {"merged_from": to_metadata(kept)["merged_from"]}])
+            return self.library.pending.view("insights", kept, EVIDENCE_KEPT)
+
+    def _record(self, meta: dict[str, Any]) -> Insight:
+        return self.library.pending.view("insights", from_metadata(meta), EVIDENCE_KEPT)
+
+    def stored(self, insight_id: str) -> Insight | None:
+        """The insight as stored (without this process's pending counters)."""
+        got = self.collection.get(ids=[insight_id], include=["metadatas"])
+        return from_metadata(got["metadatas"][0]) if got["ids"] else None
 
     def get(self, insight_id: str) -> Insight | None:
-        found = self.library.records(INSIGHTS, ids=[insight_id])
-        return from_metadata(found[0]) if found else None
+        got = self.collection.get(ids=[insight_id], include=["metadatas"])
+        return self._record(got["metadatas"][0]) if got["ids"] else None
 
     def list(self) -> list[Insight]:
         """Return every insight, sorted by taxonomy then condition."""
-        return sorted(map(from_metadata, self.library.records(INSIGHTS)),
+        got = self.collection.get(include=["metadatas"])
+        return sorted((self._record(m) for m in got["metadatas"]),
                       key=lambda i: (i.taxonomy, i.condition))
 
     def count(self) -> int:
-        return self.library.record_count(INSIGHTS)
+        return self.collection.count()
 
     def search(self, text: str, k: int = 5,
                filters: dict[str, Any] | None = None) -> list[tuple[Insight, float]]:
         """Return up to k insights nearest to `text`, with cosine distances."""
-        if k <= 0 or self.count() == 0:
+        if k <= 0 or self.collection.count() == 0:
             return []
-        found = self.library.nearest(INSIGHTS, self.library.embed(text), k, filters or {})
-        return [(from_metadata(m), d) for m, d in found]
+        got = self.collection.query(query_embeddings=[self.library.embed(text)],
+                                    n_results=min(k, self.collection.count()),
+                                    where=where_clause(filters or {}),
+                                    include=["metadatas", "distances"])
+        return [(self._record(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0],
+                                                     strict=True)]
 
     def update_counters(self, insight_id: str, task: str | None = None,
                         **increments: int) -> None:
-        """Add to an insight's counters (retrieved, helped, misled).
+        """Add to an insight's counters (retrieved, helped, misled), written with the
+        module counters (`Library.flush_counters`).
 
         `task`, the search text of the task concerned, is kept (the latest EVIDENCE_KEPT)
         with the helped or misled it counts, so evolution can check a refinement on it.
         """
-        if set(increments) - set(COUNTERS):
-            raise StoreError(f"unknown insight counter(s) {sorted(set(increments) - set(COUNTERS))};"
-                             f" use {list(COUNTERS)}")
-        if self.library.count_usage(INSIGHTS, insight_id, increments, task):
-            return
-        with self.library.write_transaction():
-            insight = self.get(insight_id)
-            if insight is None:
-                return
-            for name, value in increments.items():
+        from agentlib.library.counters import checked
+
+        checked(Insight, increments, "insight")
+        pending = self.library.pending
+        pending.count("insights", insight_id, increments)
+        for name, kept in (("helped", "helped_on"), ("misled", "misled_on")):
+            if task and increments.get(name, 0) > 0:
+                pending.keep_task(insight_id, kept, task)
+        self.library._flush_later()
+
+    def write_counters(self, increments: dict[str, dict[str, int]],
+                       evidence: dict[str, dict[str, list[str]]]) -> int:
+        """Add increments and task texts to stored insights (only those fields); call it
+        under the write lock (`counters.flush` does). Return how many insights it wrote."""
+        found = [i for i in (self.stored(i) for i in sorted(set(increments) | set(evidence)))
+                 if i is not None]
+        for insight in found:
+            for name, value in increments.get(insight.id, {}).items():
                 setattr(insight, name, getattr(insight, name) + value)
-            for name, kept in (("helped", insight.helped_on), ("misled", insight.misled_on)):
-                if task and increments.get(name, 0) > 0:
-                    kept.append(task)
-                    del kept[:-EVIDENCE_KEPT]
-            self.collection.update(ids=[insight_id], metadatas=[to_metadata(insight)])
+            for name, texts in evidence.get(insight.id, {}).items():
+                setattr(insight, name, (getattr(insight, name) + texts)[-EVIDENCE_KEPT:])
+        if found:
+            keys = sorted({k for c in increments.values() for k in c}
+                          | {k for e in evidence.values() for k in e})
+            metas = [to_metadata(i) for i in found]
+            self.collection.update(ids=[i.id for i in found],
+                                   metadatas=[{k: m[k] for k in keys} for m in metas])
+        return len(found)
 
     def remove(self, insight_id: str) -> None:
         """Delete an insight (evolution retires or replaces insights; lineage lives on in
         the refined insight's `refined_from`)."""
-        with self.library.conn.write():
+        with self.library.write_transaction():
             self.collection.delete(ids=[insight_id])

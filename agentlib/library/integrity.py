@@ -10,10 +10,10 @@ from dataclasses import fields
 from typing import Any
 
 from agentlib.code import module_id
-from agentlib.library.chroma import fetch_all
+from agentlib.library.records import LATER_FIELDS, fetch_all
 from agentlib.model import Insight, Module
 
-_REQUIRED = {f.name for f in fields(Module)}
+_REQUIRED = {f.name for f in fields(Module)} - set(LATER_FIELDS)
 _INSIGHT_REQUIRED = {f.name for f in fields(Insight)}
 
 
@@ -82,7 +82,7 @@ def unreadable_vectors(library: Any) -> list[str]:
     import sys
 
     names = [MODULES, INSIGHTS]
-    probe = subprocess.run([sys.executable, "-c", _PROBE, str(conn.path), *names],
+    probe = subprocess.run([sys.executable, "-c", _PROBE, str(conn.data_path), *names],
                            capture_output=True, text=True, timeout=600)
     conn.reopen()
     readable = set(probe.stdout.split())
@@ -94,7 +94,9 @@ def _verified_vectors(library: Any) -> list[str]:
     conn = library.conn
     if conn.server or (conn.vectors_verified and conn.vectors_verified == conn.generation()):
         return []
-    with conn.write(hooks=False):  # in-process reads of a torn index can crash
+    if conn.read_only:  # a private copy: nobody else writes it
+        return unreadable_vectors(library)
+    with conn.write():
         torn = unreadable_vectors(library)
     if not torn:
         conn.vectors_verified = conn.generation()
@@ -128,14 +130,37 @@ def _module_problems(record_id: str, meta: dict) -> tuple[Module | None, list[st
     return module, problems
 
 
-def check(library: Any, run_tests: bool = False) -> list[str]:
-    """Return a list of problems; with `run_tests`, also re-run every active module's tests."""
-    problems: list[str] = []
+def leftovers(library: Any, repair: bool) -> list[str]:
+    """What killed processes left behind (removed or finished first with `repair`): partial
+    collections of a killed reindex, and a server's claims whose writer died midway."""
+    from agentlib.library import claims
+    from agentlib.library.reindex import drop_leftovers
+    from agentlib.library.reindex import leftovers as partial_collections
+
+    conn = library.conn
+    if repair:
+        drop_leftovers(conn)
+        for claim in claims.unfinished(library) if conn.server else []:
+            claims.finish(library, claim)
+    problems = [f"{name}: a partial collection ({count} record(s)) left by a killed "
+                "`agentlib lib reindex`; `agentlib lib check --repair` removes it"
+                for name, count in partial_collections(conn)]
+    for claim in claims.unfinished(library) if conn.server else []:
+        problems.append(f"claim {claim['name']}#{claim['claim_slot']}: {claim['name']} "
+                        f"v{claim['version']} ({claim['id']}) was claimed but not stored (its "
+                        "writer stopped midway); `agentlib lib check --repair` stores it")
+    return problems
+
+
+def check(library: Any, run_tests: bool = False, repair: bool = False) -> list[str]:
+    """Return a list of problems; with `run_tests`, also re-run every active module's tests;
+    with `repair`, first remove or finish what killed processes left (`leftovers`)."""
+    problems: list[str] = leftovers(library, repair)
     dimension = int(getattr(library.embedder, "dimension", 0) or 0)
     torn = _verified_vectors(library)
     if torn:
-        return [f"{name}: the vector index cannot be read back whole (torn index files?); "
-                "run `agentlib lib reindex` to rebuild it" for name in torn]
+        return problems + [f"{name}: the vector index cannot be read back whole (torn index "
+                           "files?); run `agentlib lib reindex` to rebuild it" for name in torn]
     from agentlib.library.records import from_metadata
     from agentlib.library.text import embedding_text
 
@@ -174,9 +199,6 @@ def check(library: Any, run_tests: bool = False) -> list[str]:
                 json.loads(meta["merged_from"])
             except (TypeError, ValueError):
                 problems.append(f"insight {record_id}: unreadable merged_from")
-    from agentlib.library.snapshot import snapshot_problems
-
-    problems += snapshot_problems(library)
     if run_tests and not problems:
         problems += _failing_tests(library, list(active.values()))
     return problems

@@ -156,11 +156,11 @@ def install_pack(library: Any, loaders: dict[str, Callable[[], Any]], pack: str,
     `Runtime.validate`) runs the validator plugins on each entry that passed its tests.
     """
     from agentlib.code import module_id
-    from agentlib.sandbox import Limits
+    from agentlib.sandbox import Limits, run
 
     limits = limits or Limits()
     report = PackReport(pack)
-    todo: list[tuple[PackEntry, list[str]]] = []
+    todo: list[tuple[PackEntry, Module | None]] = []
     for item in load_pack(loaders, pack):
         if isinstance(item, tuple):
             report.rejected.append(item)
@@ -173,21 +173,36 @@ def install_pack(library: Any, loaders: dict[str, Callable[[], Any]], pack: str,
         if same is not None and same.status == "active" and same.name == item.name:
             report.unchanged.append(item.name)
             continue
-        active = library.get(item.name)
-        todo.append((item, active.tests if active is not None else []))
-    with ThreadPoolExecutor(max_workers=2) as pool:
-        reasons = list(pool.map(lambda job: verify_entry(job[0], job[1], limits, validate),
-                                todo))
+        todo.append((item, library.get(item.name)))
+    with ThreadPoolExecutor(max_workers=2) as pool:  # no lock held: readers go on
+        reasons = list(pool.map(lambda job: verify_entry(
+            job[0], job[1].tests if job[1] is not None else [], limits, validate), todo))
     fresh: list[Module] = []
-    for (entry, old_tests), reason in zip(todo, reasons, strict=True):
+
+    def check(program: str, tests: list[str]) -> bool:
+        return run(program, [TestCase(t) for t in tests], limits).passed
+
+    for (entry, active), reason in zip(todo, reasons, strict=True):
         if reason is not None:
             report.rejected.append((entry.name, reason))
-        elif old_tests:
-            library.add(module_for(entry, pack))  # supersedes the module it passed the tests of
-            report.accepted.append(entry.name)
+        elif active is not None:  # supersedes the module it passed the tests of, if still so
+            done = library.commit(module_for(entry, pack), check, verified_program=entry.source,
+                                  verified_against=active.id, rename=False)
+            if done.module is None:
+                report.rejected.append((entry.name, done.detail))
+            else:
+                report.accepted.append(entry.name)
         else:
             fresh.append(module_for(entry, pack))
-            report.accepted.append(entry.name)
-    if fresh:
-        library.add_many(fresh)  # one batch: embedded together, stored all or nothing
+    if fresh:  # one batch: embedded together, stored all or nothing
+        from agentlib.library.bulk import commit_new
+        from agentlib.library.text import embedding_text
+
+        vectors = [list(v) for v in library.embedder.embed([embedding_text(m) for m in fresh])]
+        refused = commit_new(library, fresh, vectors, [m.source for m in fresh], check)
+        for module in fresh:
+            if module.id in refused:
+                report.rejected.append((module.name, refused[module.id]))
+            else:
+                report.accepted.append(module.name)
     return report

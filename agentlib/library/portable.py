@@ -89,8 +89,10 @@ def _read(path: Path, report: ImportReport) -> tuple[list[Module], list[Insight]
     return modules, insights
 
 
-def _verify(library: "Library", modules: list[Module], report: ImportReport) -> list[Module]:
-    """Run each module's tests on its closure in the sandbox; keep those that pass."""
+def _verify(library: "Library", modules: list[Module], report: ImportReport,
+            programs: dict[str, str]) -> list[Module]:
+    """Run each module's tests on its closure in the sandbox; keep those that pass (and note
+    the program each passed on in `programs`)."""
     from agentlib.model import TestCase
     from agentlib.sandbox import run
 
@@ -110,6 +112,7 @@ def _verify(library: "Library", modules: list[Module], report: ImportReport) -> 
             if not module.tests:
                 raise ValueError("no tests to verify it with")
             verdict = run(program, [TestCase(t) for t in module.tests])
+            programs[module.id] = program
             if not verdict.passed:
                 first = verdict.failures[0] if verdict.failures else None
                 raise ValueError("tests fail in the sandbox: " + (
@@ -134,36 +137,60 @@ def _verify(library: "Library", modules: list[Module], report: ImportReport) -> 
 
 
 def import_jsonl(library: "Library", path: Path) -> ImportReport:
-    """Add the modules and insights of an export; modules only if their tests pass here."""
+    """Add the modules and insights of an export; modules only if their tests pass here.
+
+    Verification and embedding run without the write lock; the commit re-checks that each
+    name is still free and each program unchanged (`agentlib.library.bulk.commit_new`).
+    """
+    from agentlib.library.bulk import STORED_MEANWHILE, commit_new
+    from agentlib.library.text import embedding_text
+
+    library.conn.refuse_writes()
     report = ImportReport()
     modules, insights = _read(path, report)
-    with library.write_transaction():
-        stored = {m.id for m in library.list(status=None)}
-        active = {m.name: m.id for m in library.list()}
-        fresh = []
-        for module in modules:
-            if module.id in stored:
-                report.already_present.append(module.name)
-            elif module.status == "active" and module.name in active:
-                report.rejected.append((f"{module.name} v{module.version}",
-                                        f"an active module {module.name} already exists "
-                                        f"({active[module.name]}); `agentlib lib rm` it first"))
-            else:
-                fresh.append(module)
-        accepted = _verify(library, fresh, report)
-        for start in range(0, len(accepted), 1000):  # Chroma caps one write's size
-            library._upsert(accepted[start:start + 1000])
-        report.accepted = [m.name for m in accepted]
-        known = {i.id for i in library.insights.list()}
-        new_insights = [i for i in insights if i.id not in known]
-        if new_insights:
-            metas = [insight_meta(i) for i in new_insights]
-            texts = [insight_text(m) for m in metas]
-            library.insights.collection.upsert(
-                ids=[i.id for i in new_insights], metadatas=metas, documents=texts,
-                embeddings=[list(v) for v in library.embedder.embed(texts)])
-        report.insights_added = len(new_insights)
+    stored = {m.id for m in library.list(status=None)}
+    active = {m.name: m.id for m in library.list()}
+    fresh = []
+    for module in modules:
+        if module.id in stored:
+            report.already_present.append(module.name)
+        elif module.status == "active" and module.name in active:
+            report.rejected.append((f"{module.name} v{module.version}",
+                                    f"an active module {module.name} already exists "
+                                    f"({active[module.name]}); `agentlib lib rm` it first"))
+        else:
+            fresh.append(module)
+    programs: dict[str, str] = {}
+    accepted = _verify(library, fresh, report, programs)
+    vectors = [list(v) for v in library.embedder.embed([embedding_text(m) for m in accepted])] \
+        if accepted else []
+    refused = commit_new(library, accepted, vectors, [programs.get(m.id) for m in accepted])
+    for module in accepted:
+        if refused.get(module.id) == STORED_MEANWHILE:
+            report.already_present.append(module.name)
+        elif module.id in refused:
+            report.rejected.append((f"{module.name} v{module.version}", refused[module.id]))
+    report.accepted = [m.name for m in accepted if m.id not in refused]
+    known = {i.id for i in library.insights.list()}
+    new_insights = [i for i in insights if i.id not in known]
+    if new_insights:
+        metas = [insight_meta(i) for i in new_insights]
+        texts = [insight_text(m) for m in metas]
+        vectors = [list(v) for v in library.embedder.embed(texts)]
+        with library.write_transaction():  # `add`: an insight stored meanwhile stays as it is
+            library.insights.collection.add(ids=[i.id for i in new_insights], metadatas=metas,
+                                            documents=texts, embeddings=vectors)
+    report.insights_added = len(new_insights)
     return report
+
+
+def verification_note(module: Module) -> str:
+    """How the module was verified, as comment lines (`# VERIFICATION: …`)."""
+    from agentlib.verify.summary import summary, warnings_of
+
+    lines = [f"VERIFICATION: {summary(module.verification)}"]
+    lines += [f"  warning: {w}" for w in warnings_of(module.verification)]
+    return "".join("# " + " ".join(line.split()) + "\n" for line in lines)
 
 
 def export_package(library: "Library", directory: Path, package: str = "agentlib_modules",
@@ -207,6 +234,7 @@ def export_package(library: "Library", directory: Path, package: str = "agentlib
     for module in modules:
         imports = "".join(f"from {package}.{dep} import {dep}\n" for dep in module.dependencies)
         header = f'"""{module.name}: verified by agentlib (task {module.task_id or "-"})."""\n'
+        header += verification_note(module)
         (root / f"{module.name}.py").write_text(
             header + "\n" + imports + ("\n\n" if imports else "") + module.source.strip() + "\n")
     (root / "__init__.py").write_text(

@@ -23,10 +23,17 @@ RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 MAX_BACKOFF_S = 8.0
 
 
+class ModelServerUnavailable(LLMError):
+    """The model server did not answer usefully, even after the configured retries."""
+
+
 class OpenAILLM:
     """POST /chat/completions to `base_url` (e.g. http://127.0.0.1:8080/v1).
 
-    The API key, if any, is read from the environment variable `api_key_env`.
+    The API key, if any, is read from the environment variable `api_key_env`. Each try
+    waits at most `timeout_s`; `retries` more tries follow a retryable failure, after
+    `backoff_s`, doubled each time (the built-in backend takes them from the settings
+    server_timeout_s, server_retries and server_backoff_s).
     """
 
     def __init__(self, base_url: str, model: str, *, api_key_env: str = "OPENAI_API_KEY",
@@ -118,8 +125,10 @@ class OpenAILLM:
             except ValueError as exc:
                 raise LLMError(f"{self.url} answered with something that is not JSON: "
                                f"{raw[:200]!r}") from exc
-        raise LLMError(f"{self.url} failed {len(failures)} time(s): {'; '.join(failures)}. "
-                       "The server may be overloaded or the timeout too short.")
+        raise ModelServerUnavailable(
+            f"{self.url} failed {len(failures)} time(s): {'; '.join(failures)}. The server may "
+            "be down, overloaded or the timeout too short (settings server_timeout_s, "
+            "server_retries, server_backoff_s).")
 
 
 def _body(exc: urllib.error.HTTPError) -> str:

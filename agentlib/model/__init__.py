@@ -106,6 +106,14 @@ class Module:
     times_retrieved: int = 0
     times_reused: int = 0
     times_failed: int = 0
+    times_shown: int = 0
+    """Solves whose first LLM attempt had it in the prompt."""
+    times_shown_passed: int = 0
+    """Of those, the first attempts that passed the task's tests."""
+    times_shown_failed: int = 0
+    """Of those, the first attempts that failed (or were rejected)."""
+    times_shown_called: int = 0
+    """Of those, the first attempts whose candidate called it."""
     verification: dict[str, Any] = field(default_factory=dict)
     """How it was verified (`agentlib.verify.Verification.to_dict()`: tests passed, generated
     inputs agreed with an independent implementation, checks run, warnings, status
@@ -135,10 +143,32 @@ class Insight:
     """Search texts of the latest tasks it misled."""
 
 
-AttemptKind = Literal["reuse", "generate", "repair", "retry", "restart"]
+AttemptKind = Literal["reuse", "generate", "repair", "retry", "restart", "counterexample"]
 """How an iteration's candidate came to be: a stored module reused; the first answer; a
 repair in the same conversation; the task asked again as without a library (greedy); a fresh
-start from the task and its failing cases (sampled)."""
+start from the task and its failing cases (sampled); a repair shown an input on which an
+independent implementation disagreed with a candidate that passed its tests."""
+
+
+@dataclass(frozen=True)
+class Check:
+    """What one check concluded about a candidate that already passed its tests.
+
+    ``reject`` is set only when the check has evidence that the candidate is wrong or
+    special-cases its tests; it is shown to the model as feedback. Anything the check is unsure
+    about goes into ``warnings``: recorded in the trace and on the module, never a rejection.
+    """
+
+    name: str
+    reject: str | None = None
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def rejected(self) -> bool:
+        return self.reject is not None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "reject": self.reject, "warnings": list(self.warnings)}
 
 
 @dataclass
@@ -216,11 +246,18 @@ class Attempt:
     """Wall time of asking: the LLM call and extraction (reuse: the sandbox runs)."""
     validated_s: float = 0.0
     """Wall time of validation (sandbox runs, static check, validators)."""
+    checks: list[Check] = field(default_factory=list)
+    """The checks run on the candidate after it passed its tests, with their warnings."""
 
     @property
     def passed(self) -> bool:
         """The candidate passed every test and nothing rejected it."""
         return self.rejection is None and self.verdict is not None and self.verdict.passed
+
+    @property
+    def warnings(self) -> list[str]:
+        """What the checks were unsure of ("check: warning"); never a rejection."""
+        return [f"{c.name}: {w}" for c in self.checks for w in c.warnings]
 
     @property
     def asked_llm(self) -> bool:

@@ -18,7 +18,8 @@ def _openai(settings):
 
     if not settings.base_url:
         raise LLMError("the openai backend needs --base-url (or AGENTLIB_BASE_URL)")
-    return OpenAILLM(settings.base_url, settings.model)
+    return OpenAILLM(settings.base_url, settings.model, timeout_s=settings.server_timeout_s,
+                     retries=settings.server_retries, backoff_s=settings.server_backoff_s)
 
 
 def _replay(settings):

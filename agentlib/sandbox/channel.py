@@ -118,6 +118,17 @@ def write_all(fd, data):
         data = data[os.write(fd, data):]
 
 
+def _readable(fd, timeout):
+    """Whether `fd` is readable within `timeout` seconds (None: wait).
+
+    poll, not select: select() refuses descriptors above 1023, which a long-lived process
+    holding many open stores reaches.
+    """
+    poller = select.poll()
+    poller.register(fd, select.POLLIN | select.POLLHUP | select.POLLERR)
+    return bool(poller.poll(None if timeout is None else max(0, int(timeout * 1000) + 1)))
+
+
 def read_exact(fd, size, deadline=None):
     """Read `size` bytes; None on timeout, fewer bytes on end of file (no deadline: wait)."""
     got = bytearray()
@@ -125,8 +136,7 @@ def read_exact(fd, size, deadline=None):
         remaining = None if deadline is None else deadline - time.monotonic()
         if remaining is not None and remaining <= 0:
             return None
-        ready, _, _ = select.select([fd], [], [], remaining)
-        if ready:
+        if _readable(fd, remaining):
             chunk = os.read(fd, size - len(got))
             if not chunk:
                 break
@@ -147,8 +157,7 @@ def read_frame(fd, deadline, watch=None, every=0.02, limit=MAX_MESSAGE):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             return "timeout", None
-        ready, _, _ = select.select([fd], [], [], min(remaining, every) if watch else remaining)
-        if not ready:
+        if not _readable(fd, min(remaining, every) if watch else remaining):
             reason = watch() if watch is not None else None
             if reason:
                 return "watch", reason

@@ -11,7 +11,8 @@ from importlib import import_module
 from agentlib.verify.check import Check, as_check
 
 _LAZY = {"Counterexample": "evidence", "Evidence": "evidence",
-         "compare_with_reference": "evidence", "Domain": "domain",
+         "compare_with_reference": "evidence", "generated_calls": "evidence",
+         "Domain": "domain",
          "generate_inputs": "domain", "Invariant": "domain", "Observed": "observe",
          "observe": "observe", "Outcome": "probe", "Verification": "record",
          "tests_are_weak": "record", "verification": "record", "candidate_checks": "checks"}

@@ -1,30 +1,17 @@
-"""The result of one check on a candidate that passed its tests: a rejection only with evidence."""
+"""The result of one check on a candidate that passed its tests: a rejection only with evidence.
+
+`Check` itself is a plain record of `agentlib.model` (an `Attempt` keeps the checks it ran);
+it is re-exported here, where validators find it.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
+from agentlib.model import Check
 
-@dataclass(frozen=True)
-class Check:
-    """What one check concluded about a candidate that already passed its tests.
-
-    ``reject`` is set only when the check has evidence that the candidate is wrong or
-    special-cases its tests; it is shown to the model as feedback. Anything the check is unsure
-    about goes into ``warnings``: recorded in the trace and on the module, never a rejection.
-    """
-
-    name: str
-    reject: str | None = None
-    warnings: tuple[str, ...] = ()
-
-    @property
-    def rejected(self) -> bool:
-        return self.reject is not None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"name": self.name, "reject": self.reject, "warnings": list(self.warnings)}
+__all__ = ["Check", "as_check"]
 
 
 def as_check(name: str, result: Any) -> Check:

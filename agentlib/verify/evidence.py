@@ -75,6 +75,14 @@ def _judged_case(call: str, expected: Outcome) -> TestCase | None:
         return None
 
 
+def generated_calls(tests: Sequence[str | TestCase], entry_point: str, count: int = 40
+                    ) -> list[str]:
+    """The calls of `entry_point` on generated in-domain inputs that a comparison would run
+    (empty: the tests have no literal call to vary, so no comparison is possible)."""
+    found = observe(cases_from(list(tests)), entry_point)
+    return [c for _, c in calls_for(entry_point, generate_inputs(found, count), found.keywords)]
+
+
 def compare_with_reference(candidate: str, entry_point: str, tests: Sequence[str | TestCase],
                            reference: str, *, count: int = 40, timeout_s: float = 1.0,
                            shown: int = 5) -> Evidence:
@@ -87,9 +95,8 @@ def compare_with_reference(candidate: str, entry_point: str, tests: Sequence[str
     :raises SandboxError: when the sandbox itself could not run.
     """
     cases = cases_from(list(tests))
-    found = observe(cases, entry_point)
-    pairs = calls_for(entry_point, generate_inputs(found, count), found.keywords)
-    evidence = Evidence(generated=len(pairs), calls=[c for _, c in pairs])
+    calls = generated_calls(cases, entry_point, count)
+    evidence = Evidence(generated=len(calls), calls=calls)
     verdict = run(reference, cases)
     if verdict.ended == "isolation-error":
         raise SandboxError(f"the sandbox could not run the tests: {verdict.detail}")
@@ -98,11 +105,10 @@ def compare_with_reference(candidate: str, entry_point: str, tests: Sequence[str
         evidence.warnings.append("the independent implementation fails the task's tests; "
                                  "nothing was compared")
         return evidence
-    if not pairs:
+    if not calls:
         evidence.warnings.append(f"the tests have no literal call of {entry_point} to vary; "
                                  "nothing was compared")
         return evidence
-    calls = evidence.calls
     expected = outcomes(reference, calls, timeout_s)
     judged = [(i, _judged_case(c, e)) for i, (c, e) in enumerate(zip(calls, expected, strict=True))]
     judged = [(i, case) for i, case in judged if case is not None]
