@@ -11,7 +11,7 @@ import re
 
 from typer.testing import CliRunner
 
-from agentlib.bench.coldstart import COMMANDS, parse_importtime
+from agentlib.bench.coldstart import COMMANDS, heavy_imports, parse_importtime
 from agentlib.cli import app
 
 SAMPLE = """import time: self [us] | cumulative | imported package
@@ -28,6 +28,10 @@ def test_parse_importtime_reads_depth_and_seconds():
     assert [(r.module, r.depth) for r in rows] == [("_io", 1), ("numpy._core", 2),
                                                    ("numpy", 1), ("agentlib", 0)]
     assert rows[2].self_s == 0.0009 and rows[2].cumulative_s == 0.0049
+    assert heavy_imports(rows) == []
+    heavy = parse_importtime(SAMPLE + "import time:       10 |       700000 |   chromadb.api\n"
+                             "import time:       10 |       690000 | langgraph\n")
+    assert heavy_imports(heavy) == ["chromadb", "langgraph"]
 
 
 def test_bench_coldstart_prints_every_command_and_the_import_breakdown(monkeypatch):
@@ -40,6 +44,13 @@ def test_bench_coldstart_prints_every_command_and_the_import_breakdown(monkeypat
         numbers = re.findall(r"\d+\.\d{3}", row)
         assert len(numbers) == (3 if name == "python -c pass" else 4), row
     assert "solve: LLM calls per run [0] (decision: reused)" in result.output
+    # --help needs no heavy package; the library commands only chromadb (the library opens
+    # Chroma to read), never langgraph or torch
+    for name, heavy in (("agentlib --help", "none"), ("agentlib lib list", "chromadb"),
+                        ("agentlib lib search", "chromadb"),
+                        ("agentlib solve (reused)", "chromadb")):
+        row = next(line for line in lines if f" {name} " in line)
+        assert row.rstrip(" │").rsplit("│", 1)[1].strip() == heavy, row
     title = next(line for line in lines if "python -X importtime" in line)
     assert re.search(r"slowest: agentlib \S+", title) and "top 15 by cumulative" in title
     after = lines[lines.index(title):]

@@ -97,6 +97,31 @@ def test_padding_in_mixed_length_batches_does_not_change_vectors(embedder):
     assert embedder.embed([]) == []
 
 
+def test_a_query_runs_on_one_blas_thread_and_a_batch_on_the_configured_ones(embedder,
+                                                                            monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return sorted({lib["num_threads"] for lib in threadpool_info()
+                       if lib["user_api"] == "blas"})
+
+    encoder = embedder._model()
+    configured, seen, real = blas_threads(), [], type(encoder)._forward
+
+    def forward(self, ids, mask):
+        seen.append(blas_threads())
+        return real(self, ids, mask)
+
+    monkeypatch.setattr(type(encoder), "_forward", forward)
+    query = encoder.encode([TEXTS[2]])
+    assert seen == [[1]]
+    seen.clear()
+    batch = encoder.encode(TEXTS)  # more tokens than one pass takes
+    assert len(seen) > 1 and all(threads == configured for threads in seen)
+    assert blas_threads() == configured  # the limit ends with the query
+    assert np.abs(batch[2] - query[0]).max() < 1e-5
+
+
 def _stream_modules() -> list[Module]:
     modules = []
     for index, task in enumerate(_tasks()):  # rephrased tasks share an entry point: number them

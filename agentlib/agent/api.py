@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Callable, get_origin, get_type_hints
 
+from agentlib.agent.policy import route_after_reuse
 from agentlib.agent.sanity import check_tests
 from agentlib.agent.views import result
 from agentlib.code import infer_entry_point
@@ -38,6 +40,7 @@ class Agent:
             self.runtime = Runtime(runtime, llm=llm, library=library, pm=pm)
         self._graph = None
         self._graph_checkpointer = None
+        self._continuation = None  # the graph with an in-memory checkpointer, to go on midway
         self.checkpointer: Any | None = None  # set by batch runs (SQLite) to make them resumable
 
     @property
@@ -67,7 +70,9 @@ class Agent:
         """Solve one task: reuse, or generate + validate + repair, then store. A task without
         tests has them proposed by the model first (unless the `propose_tests` setting is off).
 
-        With a checkpointer, `thread_id` names the task's checkpoint thread: a task whose
+        Without a checkpointer the graph's first nodes run as plain functions
+        (`look_in_library`), and the graph is built only when no stored module passed.
+        With one, `thread_id` names the task's checkpoint thread: a task whose
         graph already finished is not run again, one that stopped midway continues.
         `on_step(node, update)` is called after each graph node with the state update it
         returned. Tests that no function can pass are refused first (`agent.sanity`).
@@ -90,13 +95,14 @@ class Agent:
         initial = {"task": task, "entry_point": entry or "",
                    "max_attempts": self.settings.attempts,
                    "attempts": [], "steps": []}
-        graph = self._compiled()
         config: dict[str, Any] = {"recursion_limit": 100}
         if self.checkpointer is None:
-            state = _run(graph, initial, context, config, on_step)
+            state, route = look_in_library(initial, context, on_step)
+            if route != "finish":
+                state = self._rest_of_graph(state, context, config, on_step)
         else:
             config["configurable"] = {"thread_id": thread_id or task.id or uuid.uuid4().hex}
-            state = self._resume(graph, initial, context, config, on_step)
+            state = self._resume(self._compiled(), initial, context, config, on_step)
         self._flush_counters()
         return result(task, state.get("entry_point") or entry, state, time.monotonic() - start)
 
@@ -130,6 +136,89 @@ class Agent:
 
             logging.getLogger("agentlib.library").warning(
                 "usage counters not written yet: %s", exc)
+
+    def _rest_of_graph(self, state: dict[str, Any], context: Any, config: dict[str, Any],
+                       on_step: Callable[[str, dict[str, Any]], None] | None) -> dict[str, Any]:
+        """Run the graph on from `try_reuse`, from the state the first nodes produced.
+
+        LangGraph starts a graph midway only from a checkpoint: the state is written to an
+        in-memory one as `try_reuse`'s, and the graph goes on from its edges.
+        """
+        if self._continuation is None:
+            from langgraph.checkpoint.memory import InMemorySaver
+            from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+            from agentlib.agent.batch import ALLOWED_TYPES
+            from agentlib.agent.graph import build_graph
+
+            saver = InMemorySaver(serde=JsonPlusSerializer(allowed_msgpack_modules=ALLOWED_TYPES))
+            self._continuation = build_graph().compile(checkpointer=saver)
+        from langgraph._internal._constants import CONFIG_KEY_RUNTIME
+        from langgraph.runtime import Runtime
+
+        graph = self._continuation
+        thread = uuid.uuid4().hex
+        config = {**config, "configurable": {"thread_id": thread}}
+        # the update runs try_reuse's router, which reads the runtime's context: LangGraph
+        # takes it from this (internal) key only
+        graph.update_state({**config, "configurable": {
+            **config["configurable"], CONFIG_KEY_RUNTIME: Runtime(context=context)}},
+            state, as_node="try_reuse")
+        try:
+            return _run(graph, None, context, config, on_step)
+        finally:
+            graph.checkpointer.delete_thread(thread)
+
+@dataclass(frozen=True)
+class NodeRuntime:
+    """What the nodes use of LangGraph's `Runtime` when called directly: the context."""
+
+    context: Any
+
+
+def look_in_library(initial: dict[str, Any], context: Any,
+                    on_step: Callable[[str, dict[str, Any]], None] | None
+                    ) -> tuple[dict[str, Any], str]:
+    """Run the graph's first nodes, `retrieve` and `try_reuse`, as plain functions, and
+    `finish` when `policy.route_after_reuse` says a stored module solved the task; return
+    the state and the router's answer.
+
+    This is the graph's own path for a reused task, node for node, without building the
+    graph (importing LangGraph costs ~0.7 s, more than the rest of a reused solve).
+    """
+    from agentlib.agent.learn import finish
+    from agentlib.agent.retrieve import retrieve, try_reuse
+
+    runtime = NodeRuntime(context)
+    state = dict(initial)
+    for node, function in (("retrieve", retrieve), ("try_reuse", try_reuse)):
+        state = _step(state, node, function(state, runtime), on_step)
+    route = route_after_reuse(state, runtime)
+    if route == "finish":
+        state = _step(state, "finish", finish(state, runtime), on_step)
+    return state, route
+
+
+def _step(state: dict[str, Any], node: str, update: dict[str, Any] | None,
+          on_step: Callable[[str, dict[str, Any]], None] | None) -> dict[str, Any]:
+    """The state after a node's update, through the reducers `SolveState` declares."""
+    reducers = _reducers()
+    merged = dict(state)
+    for key, value in (update or {}).items():
+        merged[key] = reducers[key](merged[key], value) if key in reducers and key in merged \
+            else value
+    if on_step is not None:
+        on_step(node, update or {})
+    return merged
+
+
+def _reducers() -> dict[str, Callable[[Any, Any], Any]]:
+    """{key: reducer} of the state keys that accumulate (`Annotated[..., reducer]`)."""
+    from agentlib.agent.state import SolveState
+
+    hints = get_type_hints(SolveState, include_extras=True)
+    return {key: hint.__metadata__[0] for key, hint in hints.items()
+            if get_origin(hint) is Annotated and callable(hint.__metadata__[0])}
 
 
 def _run(graph: Any, initial: Any, context: Any, config: dict[str, Any],

@@ -4,9 +4,7 @@ candidate; `validate` judges it (see `policy` for which comes when)."""
 from __future__ import annotations
 
 import time
-from typing import Any
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any
 
 from agentlib.agent.context import SolveContext
 from agentlib.agent.policy import Request, RetryKind
@@ -14,6 +12,9 @@ from agentlib.agent.requests import Shown, generate_request, retry_request
 from agentlib.agent.state import SolveState, near_modules
 from agentlib.code import ExtractionError, candidate_program, extract, first_call
 from agentlib.model import Attempt, Fallback, Rejection, Reply
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # the nodes need only its `context`
 
 
 def _program(ctx: SolveContext, source: str, dependencies: list[str]) -> str:

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any
 
 from agentlib.agent import prompts
 from agentlib.agent.ask import ask
@@ -27,6 +25,9 @@ from agentlib.code import ExtractionError, extract, first_call
 from agentlib.model import Check, Fallback, Reply, TestCase
 from agentlib.verify.evidence import Evidence, compare_with_reference, generated_calls
 from agentlib.verify.record import Verification, verification
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # the nodes need only its `context`
 
 SHOWN_COUNTEREXAMPLES = 3
 """Inputs the counterexample repair shows the model."""

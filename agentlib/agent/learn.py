@@ -5,9 +5,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict
-from typing import Any
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any
 
 from agentlib.agent import prompts
 from agentlib.agent.context import SolveContext
@@ -20,6 +18,9 @@ from agentlib.code import docstring, module_id, signature
 from agentlib.library.insights import insight_text
 from agentlib.model import Attempt, Module, Reply, TestCase
 from agentlib.sandbox import run as run_sandbox
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # the nodes need only its `context`
 
 DUPLICATE_DISTANCE = 0.08
 """A lesson this near (cosine) a stored one is the same lesson: merged, not stored."""

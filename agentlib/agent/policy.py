@@ -8,14 +8,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from langgraph.runtime import Runtime
+from typing import Any, Literal, Protocol
 
 from agentlib.agent.context import SolveContext
 from agentlib.agent.state import SolveState, last_attempt, llm_attempts, proposed, reused, solved
 from agentlib.config import ConfigError
 from agentlib.model import Attempt, AttemptKind, Hit, Insight, Module, Task
+
+
+class RouterRuntime(Protocol):
+    """What a router uses of LangGraph's `Runtime` (passed by the parameter's name): its
+    context. LangGraph reads a router's type hints, and importing `langgraph.runtime` to name
+    them would cost a reused solve about a second."""
+
+    context: SolveContext
 
 RetryKind = Literal["repair", "retry", "restart"]
 CrossCheckMode = Literal["weak", "always", "never"]
@@ -222,7 +228,7 @@ def insight_misleads(insight: Insight) -> bool:
     return insight.misled > insight.helped
 
 
-def route_after_reuse(state: SolveState, runtime: Runtime[SolveContext]
+def route_after_reuse(state: SolveState, runtime: RouterRuntime
                       ) -> Literal["finish", "generate", "sample"]:
     """Reused: done. Proposed tests: draw several candidates and choose by agreement
     (`select`), since a candidate that fails a proposed test may still be right."""
@@ -232,7 +238,7 @@ def route_after_reuse(state: SolveState, runtime: Runtime[SolveContext]
     return "sample" if proposed(state) else "generate"
 
 
-def route_after_validate(state: SolveState, runtime: Runtime[SolveContext]) -> Literal[
+def route_after_validate(state: SolveState, runtime: RouterRuntime) -> Literal[
         "cross_check", "store", "reflect", "repair", "retry", "restart"]:
     if solved(state):
         mode = cross_check_mode(runtime.context.settings.cross_check)

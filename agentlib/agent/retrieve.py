@@ -6,9 +6,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any, Callable
 
 from agentlib.agent.adapt import Adaptation, adaptations
 from agentlib.agent.context import SolveContext
@@ -21,6 +19,9 @@ from agentlib.library.insights import select_insights
 from agentlib.library.text import query_text, task_gist
 from agentlib.model import Attempt, Hit, Module, Task, TraceStep, Verdict
 from agentlib.sandbox import run as run_sandbox
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # the nodes need only its `context`
 
 ARCHIVE_K = 2  # pruned modules tried for reuse per task (like retrieved ones, at any distance)
 

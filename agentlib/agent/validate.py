@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any
-
-from langgraph.runtime import Runtime
+from typing import TYPE_CHECKING, Any
 
 from agentlib.agent import prompts
 from agentlib.agent.context import SolveContext
@@ -41,6 +39,9 @@ def judge(ctx: SolveContext, state: SolveState, attempt: Attempt) -> None:
     elif others:
         attempt.rejection = Rejection("validator", prompts.VALIDATOR_REJECTED.format(
             rejections="; ".join(f"{c.name}: {c.reject}" for c in others)))
+
+if TYPE_CHECKING:
+    from langgraph.runtime import Runtime  # the nodes need only its `context`
 
 
 def validate(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:

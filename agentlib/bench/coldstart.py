@@ -38,6 +38,9 @@ COMMANDS: dict[str, list[str]] = {
                                 *(arg for t in TESTS for arg in ("--test", t)), "--json"],
 }
 BASELINE = "python -c pass"
+HEAVY = ("chromadb", "langgraph", "torch", "sentence_transformers", "transformers",
+         "onnxruntime", "xllamacpp")
+"""Packages a cold command should import only when it needs them (each costs 0.3-2 s)."""
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \| (\s*)(\S+)\s*$")
 
 
@@ -48,6 +51,8 @@ class CommandTiming:
     name: str
     argv: list[str]
     times_s: list[float] = field(default_factory=list)
+    heavy: list[str] = field(default_factory=list)
+    """The `HEAVY` packages the command imported (seen in its untimed run)."""
 
     @property
     def median_s(self) -> float:
@@ -140,6 +145,12 @@ def parse_importtime(stderr: str) -> list[ImportTime]:
     return rows
 
 
+def heavy_imports(rows: list[ImportTime]) -> list[str]:
+    """The `HEAVY` packages among the modules of an import-time report, in `HEAVY`'s order."""
+    seen = {row.module.split(".")[0] for row in rows}
+    return [name for name in HEAVY if name in seen]
+
+
 def coldstart_benchmark(runs: int = 5, embedder: str = "minilm", top: int = 15,
                         on_run=None) -> ColdstartFigures:
     """Time each command `runs` times from a cold process; break down the slowest's imports."""
@@ -152,8 +163,9 @@ def coldstart_benchmark(runs: int = 5, embedder: str = "minilm", top: int = 15,
                                    env["AGENTLIB_STORE"], embedder], env, tmp)
         timings = [CommandTiming(n, argv) for n, argv in COMMANDS.items()]
         calls = []
-        for timing in timings:  # untimed: disk cache, bytecode, sandbox first use
-            _run(timing.name, timing.argv, env, tmp)
+        for timing in timings:  # untimed: disk cache, bytecode, sandbox first use; imports
+            warm = _run(timing.name, timing.argv, env, tmp, extra=["-X", "importtime"])
+            timing.heavy = heavy_imports(parse_importtime(warm.stderr))
         for _ in range(runs):
             for timing in timings:
                 start = time.perf_counter()

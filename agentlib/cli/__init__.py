@@ -1,23 +1,18 @@
-"""The command line: a thin typer boundary; the only place that prints or exits."""
+"""The command line: a thin typer boundary; the only place that prints or exits.
+
+The built-in commands are imported when they run, not before (`BUILTIN`, `LazyGroup`):
+`agentlib --help` lists them from the table, and `agentlib lib list` imports `cli.lib` only.
+"""
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
-from agentlib.cli import bench as bench_commands
-from agentlib.cli import config_cmd as config_commands
-from agentlib.cli import insights as insights_commands
-from agentlib.cli import lib as lib_commands
-from agentlib.cli import models as model_commands
-from agentlib.cli import packs as pack_commands
-from agentlib.cli import plugins as plugin_commands
-from agentlib.cli import refactor as refactor_commands
-from agentlib.cli import sandbox as sandbox_commands
-from agentlib.cli.doctor import doctor
 from agentlib.cli.errors import AgentlibGroup, reports_errors
 from agentlib.cli.options import (
     BaseURLOpt,
@@ -28,8 +23,76 @@ from agentlib.cli.options import (
     QuietOpt,
     set_global_options,
 )
-from agentlib.cli.repl import repl
-from agentlib.cli.solve import solve
+
+BUILTIN: dict[str, tuple[str, str, str]] = {
+    "solve": ("agentlib.cli.solve", "solve", "Solve a task: reuse a library module that passes "
+              "its tests, or write, validate, repair and store a new one."),
+    "plugins": ("agentlib.cli.plugins", "plugins",
+                "List installed plugins: name, version, hooks, status and error."),
+    "repl": ("agentlib.cli.repl", "repl", "Interactive session: type a task and its tests, "
+             "browse the library, /help for more."),
+    "doctor": ("agentlib.cli.doctor", "doctor", "Check Python, packages, config, plugins, "
+               "models, sandbox and library; exit 1 on a FAIL."),
+    "lib": ("agentlib.cli.lib", "app", "Look into, check, export, import and prune the library."),
+    "insights": ("agentlib.cli.insights", "app",
+                 "List, show, remove, export, import and evolve insights."),
+    "bench": ("agentlib.cli.bench", "app", "Benchmarks that print figures: sandbox, store, "
+              "reuse, coldstart, tasks, stream, refactor, validators."),
+    "models": ("agentlib.cli.models", "app", "Fetch and list the offline models."),
+    "packs": ("agentlib.cli.packs", "app",
+              "List and install module packs: verified functions shipped by plugins."),
+    "sandbox": ("agentlib.cli.sandbox", "app",
+                "Run code against tests in the sandbox; benchmark the sandbox."),
+    "config": ("agentlib.cli.config_cmd", "app",
+               "Show the configuration: options, environment, config.toml, defaults."),
+    "refactor": ("agentlib.cli.refactor", "app", "Refactor the library: extract shared helpers "
+                 "(the default command), merge duplicates, prune unused modules. Never breaks a "
+                 "stored test."),
+}
+"""{name: (module, attribute, the help line `--help` lists)} of the built-in commands; the
+attribute is a typer sub-app (a command group) or a command function. The help lines are the
+first paragraph of each command's own help (a test holds them to it)."""
+
+
+def load_builtin(name: str) -> Any:
+    """Import built-in command `name` and return its click command, as `add_typer` or
+    `app.command()` on the root app would have made it (errors reported by the one policy)."""
+    module, attribute, _ = BUILTIN[name]
+    target = getattr(importlib.import_module(module), attribute)
+    holder = typer.Typer()
+    holder.callback()(lambda: None)  # a group even with one command: typer's own conversion
+    if isinstance(target, typer.Typer):
+        _wrap_commands(target)
+        holder.add_typer(target, name=name)
+    else:
+        holder.command(name)(target if hasattr(target, "__wrapped__") else reports_errors(target))
+    return typer.main.get_command(holder).commands[name]
+
+
+class LazyGroup(AgentlibGroup):
+    """The root command: built-in commands are loaded on first use; the help lists them
+    without loading them. Commands added to the app (plugins') come after, and win a clash."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(dict.fromkeys([*BUILTIN, *super().list_commands(ctx)]))
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name in self.commands or cmd_name not in BUILTIN:
+            return super().get_command(ctx, cmd_name)
+        if self._listing:  # the help's table of commands: the name and help line suffice
+            return typer.core.TyperCommand(cmd_name, help=BUILTIN[cmd_name][2])
+        self.commands[cmd_name] = load_builtin(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
 
 app = typer.Typer(
     name="agentlib",
@@ -39,21 +102,9 @@ app = typer.Typer(
          "well as after it. Exit codes: 0 done, 1 failed, 2 bad usage, 130 interrupted.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    cls=AgentlibGroup,
+    cls=LazyGroup,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command()(solve)
-app.add_typer(lib_commands.app, name="lib")
-app.add_typer(insights_commands.app, name="insights")
-app.add_typer(bench_commands.app, name="bench")
-app.add_typer(model_commands.app, name="models")
-app.command("plugins")(plugin_commands.plugins)
-app.add_typer(pack_commands.app, name="packs")
-app.add_typer(sandbox_commands.app, name="sandbox")
-app.command()(repl)
-app.command()(doctor)
-app.add_typer(config_commands.app, name="config")
-app.add_typer(refactor_commands.app, name="refactor")
 
 
 def _version(value: bool) -> None:
@@ -98,7 +149,9 @@ def _wrap_commands(typer_app: typer.Typer) -> None:
 
 def main() -> None:
     """Run the CLI (the console script's entry point)."""
-    pm = plugin_commands.add_plugin_commands(app, sys.argv[1:])
+    from agentlib.cli.plugins import add_plugin_commands
+
+    pm = add_plugin_commands(app, sys.argv[1:])
     if pm is not None:
         from agentlib.cli.options import use_plugin_manager
 

@@ -59,12 +59,12 @@ def coldstart(
         figures = coldstart_benchmark(runs, embedder)
     base = next(t for t in figures.commands if t.name == BASELINE).median_s
     table = Table(title=f"cold start (median of {figures.runs}, embedder {figures.embedder})")
-    for column in ("command", "median s", "min s", "max s", "over python s"):
-        table.add_column(column, justify="left" if column == "command" else "right")
+    for column in ("command", "median s", "min s", "max s", "over python s", "heavy imports"):
+        table.add_column(column, justify="right" if column.endswith(" s") else "left")
     for t in figures.commands:
         table.add_row(t.name, f"{t.median_s:.3f}", f"{min(t.times_s):.3f}",
                       f"{max(t.times_s):.3f}", "—" if t.name == BASELINE
-                      else f"{t.median_s - base:.3f}")
+                      else f"{t.median_s - base:.3f}", ", ".join(t.heavy) or "none")
     console.print(table)
     console.print(f"solve: LLM calls per run {figures.solve_llm_calls} (decision: reused)")
     console.print(f"slowest: {figures.slowest} — python -X importtime, top "

@@ -25,7 +25,8 @@ class ExactIndex:
 
     def __init__(self, ids: list[str], vectors: Any, metadatas: list[dict[str, Any]],
                  generation: str) -> None:
-        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1)
+        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1) if ids \
+            else np.zeros((0, 0), dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1, keepdims=True)
         self.matrix = matrix / np.where(norms == 0, 1, norms)
         self.ids = ids
