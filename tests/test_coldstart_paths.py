@@ -112,7 +112,7 @@ def test_reused_task_same_record_trace_and_counters_as_the_graph(tmp_path, embed
     assert direct["record"]["insights_used"]  # the lesson was shown, and counted by finish
     assert direct == graph
     assert direct["steps"] == [("retrieve", ["archived", "hits", "insights", "steps"]),
-                               ("try_reuse", ["attempts"]), ("finish", [])]
+                               ("try_reuse", ["attempts", "warnings"]), ("finish", [])]
     assert direct["counters"] == ((1, 1, 0), (1, 0, 0))
 
 
@@ -153,7 +153,8 @@ def test_a_reused_solve_imports_neither_langgraph_nor_torch(tmp_path, embedder):
 
 def test_the_direct_path_is_the_graph_s_own_start():
     """`Agent.solve`'s direct path (`look_in_library`: retrieve, try_reuse, then finish when
-    `route_after_reuse` says so) is what `build_graph` wires first; a graph rewired at its
+    `route_after_reuse` says so; taken when `route_start` says "retrieve") is what
+    `build_graph` wires first; a graph rewired at its
     start fails here, the signal to change `look_in_library` with it."""
     from agentlib.agent import learn, policy, retrieve
     from agentlib.agent.graph import build_graph
@@ -162,6 +163,7 @@ def test_the_direct_path_is_the_graph_s_own_start():
     assert graph.nodes["retrieve"].runnable.func is retrieve.retrieve
     assert graph.nodes["try_reuse"].runnable.func is retrieve.try_reuse
     assert graph.nodes["finish"].runnable.func is learn.finish
-    assert {("__start__", "retrieve"), ("retrieve", "try_reuse")} <= graph.edges
+    assert graph.branches["__start__"]["route_start"].path.func is policy.route_start
+    assert ("retrieve", "try_reuse") in graph.edges
     assert graph.branches["try_reuse"]["route_after_reuse"].path.func is \
         policy.route_after_reuse

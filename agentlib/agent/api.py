@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any, Callable, get_origin, get_type_hints
 
-from agentlib.agent.policy import route_after_reuse
+from agentlib.agent.policy import route_after_reuse, route_start
 from agentlib.agent.sanity import check_tests
 from agentlib.agent.views import result
 from agentlib.code import infer_entry_point
@@ -70,8 +70,9 @@ class Agent:
         """Solve one task: reuse, or generate + validate + repair, then store. A task without
         tests has them proposed by the model first (unless the `propose_tests` setting is off).
 
-        Without a checkpointer the graph's first nodes run as plain functions
-        (`look_in_library`), and the graph is built only when no stored module passed.
+        Without a checkpointer, a task with tests runs the graph's first nodes as plain
+        functions (`look_in_library`), and the graph is built only when no stored module
+        passed.
         With one, `thread_id` names the task's checkpoint thread: a task whose
         graph already finished is not run again, one that stopped midway continues.
         `on_step(node, update)` is called after each graph node with the state update it
@@ -96,10 +97,12 @@ class Agent:
                    "max_attempts": self.settings.attempts,
                    "attempts": [], "steps": []}
         config: dict[str, Any] = {"recursion_limit": 100}
-        if self.checkpointer is None:
+        if self.checkpointer is None and route_start(initial) == "retrieve":
             state, route = look_in_library(initial, context, on_step)
             if route != "finish":
                 state = self._rest_of_graph(state, context, config, on_step)
+        elif self.checkpointer is None:  # tests to propose first: the whole graph
+            state = _run(self._compiled(), initial, context, config, on_step)
         else:
             config["configurable"] = {"thread_id": thread_id or task.id or uuid.uuid4().hex}
             state = self._resume(self._compiled(), initial, context, config, on_step)
