@@ -78,11 +78,17 @@ def test_a_second_run_on_the_same_results_file_says_who_holds_it(tmp_path):
 
 def test_four_first_opens_of_a_new_library_at_once_never_crash(tmp_path):
     """Chroma creates its tables on first open; four processes doing it at once used to fail
-    ("table collections already exists"). Three rounds of four `lib list` on a new path."""
+    ("table collections already exists"). Three rounds of four `lib import` of an empty file
+    on a new path (`lib import` creates a library; `lib list` never does)."""
+    from agentlib.library.portable import FORMAT, FORMAT_VERSION
+
+    empty = tmp_path / "empty.jsonl"  # an export of an empty library: its header only
+    empty.write_text(json.dumps({"kind": FORMAT, "version": FORMAT_VERSION}) + "\n")
     for round_ in range(3):
         store = tmp_path / f"new-{round_}"
-        procs = [subprocess.Popen([sys.executable, "-m", "agentlib", "lib", "list", "--library",
-                                   str(store)], env=_env(tmp_path), stdout=subprocess.PIPE,
+        procs = [subprocess.Popen([sys.executable, "-m", "agentlib", "lib", "import", str(empty),
+                                   "--library", str(store)], env=_env(tmp_path),
+                                  stdout=subprocess.PIPE,
                                   stderr=subprocess.PIPE, text=True) for _ in range(4)]
         for proc in procs:
             _, err = proc.communicate(timeout=300)
