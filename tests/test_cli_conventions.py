@@ -51,7 +51,8 @@ def test_dash_h_is_help_everywhere(args):
 def test_shell_completion_is_offered_and_printed():
     assert "--install-completion" in CliRunner().invoke(app, ["--help"]).stdout
     result = CliRunner().invoke(app, ["--show-completion", "bash"])
-    assert result.exit_code == 0 and "_AGENTLIB_COMPLETE" in result.stdout
+    assert result.exit_code == 0 and "_AGENTLIB_COMPLETE" in result.stdout, (
+        result.output, result.exception)
 
 
 def test_shared_options_before_the_command_and_the_command_s_own_wins(tmp_path, library,

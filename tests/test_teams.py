@@ -139,9 +139,10 @@ def test_solves_of_one_name_at_once_keep_every_meaning_on_a_server(tmp_path, emb
     _check(tmp_path, chroma_server.url, embedder)
 
 
-def _export(path: Path, offset: int, shared: int, own: str) -> None:
+def _export(path: Path, offset: int, shared: int, own: str, work: int = 0) -> None:
     """An export with `shared` names f_i (meaning x + i + offset), helpers g_i that call f_i,
-    and five names of its own."""
+    and five names of its own; `work` > 0 makes each f_i sum a range that long first (slow
+    to verify)."""
     from agentlib.code import docstring, module_id, signature
     from agentlib.library.portable import FORMAT, FORMAT_VERSION
     from agentlib.model import Module
@@ -156,7 +157,8 @@ def _export(path: Path, offset: int, shared: int, own: str) -> None:
 
     records = [{"kind": FORMAT, "version": FORMAT_VERSION, "embedder": "all-MiniLM-L6-v2"}]
     for i in range(shared):
-        records.append(module(f"f_{i}", f"x + {i + offset}", [f"assert f_{i}(0) == {i + offset}"]))
+        body = f"x + {i + offset}" + (f" + 0 * sum(range({work}))" if work else "")
+        records.append(module(f"f_{i}", body, [f"assert f_{i}(0) == {i + offset}"]))
     for i in range(0, shared, 3):
         records.append(module(f"g_{i}", f"f_{i}(x) * 2", [f"assert g_{i}(0) == {2 * (i + offset)}"],
                               [f"f_{i}"]))

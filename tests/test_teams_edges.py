@@ -293,7 +293,9 @@ def test_lib_list_answers_while_an_import_of_200_modules_verifies(tmp_path, embe
 
     store = _filled(tmp_path / "store", embedder)
     export = tmp_path / "export.jsonl"
-    _export(export, 0, 150, "own")  # 150 f_i + 50 g_i + 5 of its own: 205 modules
+    # 150 f_i + 50 g_i + 5 of its own: 205 modules; each f_i sums a range of 4 million
+    # first, so that verifying them outlasts `lib list` on a quiet machine too
+    _export(export, 0, 150, "own", work=4_000_000)
     importer = subprocess.Popen([sys.executable, "-m", "agentlib", "lib", "import", str(export),
                                  "--library", str(store)], env=_env(tmp_path),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -104,7 +104,8 @@ def isolation_command() -> None:
     console.print(f"[{style}]{isolation.mode}[/]: {isolation.reason}", highlight=False)
     for bound in isolation.bounds:
         mark = "[green]in force[/]" if bound.in_force else "[yellow]not in force[/]"
-        console.print(f"  {bound.name}: {mark} — {escape(bound.how)}", highlight=False)
+        console.print(f"  {bound.name}: {mark} — {escape(bound.how)}", highlight=False,
+                      soft_wrap=True)  # one line per bound, whatever the width
 
 
 @app.command("bench")
