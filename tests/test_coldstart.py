@@ -59,3 +59,14 @@ def test_bench_coldstart_prints_every_command_and_the_import_breakdown(monkeypat
     assert len(import_rows) == 15
     cumulative = [float(re.findall(r"\d+\.\d{3}", row)[-2]) for row in import_rows]
     assert cumulative == sorted(cumulative, reverse=True)
+
+
+def test_commands_run_with_bytecode_writable_as_an_installed_agentlib_does(monkeypatch, tmp_path):
+    """With PYTHONDONTWRITEBYTECODE inherited, every timed run would compile agentlib anew."""
+    from agentlib.bench.coldstart import _environment
+
+    monkeypatch.setenv("PYTHONDONTWRITEBYTECODE", "1")
+    monkeypatch.setenv("AGENTLIB_MODEL", "small")
+    env = _environment(tmp_path, "minilm")
+    assert "PYTHONDONTWRITEBYTECODE" not in env and "AGENTLIB_MODEL" not in env
+    assert env["AGENTLIB_EMBEDDER"] == "minilm" and env["AGENTLIB_LLM"] == "replay"

@@ -17,6 +17,7 @@ from agentlib.agent.policy import (
     next_kind,
     reflects_after_store,
     route_after_validate,
+    route_start,
     sampling,
 )
 from agentlib.model import Attempt, Rejection, RejectionKind, Reply, Verdict
@@ -61,6 +62,24 @@ def test_the_route_ends_with_a_reflection_when_attempts_run_out():
     assert route_after_validate(state, runtime) == "restart"
     state["attempts"].append(_attempt("restart", verdict=PASS))
     assert route_after_validate(state, runtime) == "store"
+
+
+def test_the_start_goes_on_where_try_reuse_s_router_would_once_the_library_was_looked_in():
+    """`Agent.solve` runs retrieve and try_reuse as plain functions and hands the graph that
+    state: it must not look in the library again, nor start from generate after a reuse."""
+    from types import SimpleNamespace
+
+    from agentlib.config import Settings
+    from agentlib.model import Task
+
+    runtime = SimpleNamespace(context=SimpleNamespace(settings=Settings(cross_check="never")))
+    task = Task.from_asserts("Return x.", ["assert f(1) == 1"])
+    assert route_start({"task": task, "attempts": []}, runtime) == "retrieve"
+    assert route_start({"task": Task("Return x.", []), "attempts": []}, runtime) == "propose"
+    looked = {"task": task, "attempts": [], "hits": []}
+    assert route_start(looked, runtime) == "generate"
+    reuse = _attempt("reuse", verdict=PASS)
+    assert route_start({**looked, "attempts": [reuse]}, runtime) == "finish"
 
 
 def test_repairs_and_restarts_are_sampled_and_seeded_the_first_answer_and_retry_greedy():

@@ -40,7 +40,6 @@ class Agent:
             self.runtime = Runtime(runtime, llm=llm, library=library, pm=pm)
         self._graph = None
         self._graph_checkpointer = None
-        self._continuation = None  # the graph with an in-memory checkpointer, to go on midway
         self.checkpointer: Any | None = None  # set by batch runs (SQLite) to make them resumable
 
     @property
@@ -97,7 +96,7 @@ class Agent:
                    "max_attempts": self.settings.attempts,
                    "attempts": [], "steps": []}
         config: dict[str, Any] = {"recursion_limit": 100}
-        if self.checkpointer is None and route_start(initial) == "retrieve":
+        if self.checkpointer is None and route_start(initial, NodeRuntime(context)) == "retrieve":
             state, route = look_in_library(initial, context, on_step)
             if route != "finish":
                 state = self._rest_of_graph(state, context, config, on_step)
@@ -142,35 +141,9 @@ class Agent:
 
     def _rest_of_graph(self, state: dict[str, Any], context: Any, config: dict[str, Any],
                        on_step: Callable[[str, dict[str, Any]], None] | None) -> dict[str, Any]:
-        """Run the graph on from `try_reuse`, from the state the first nodes produced.
-
-        LangGraph starts a graph midway only from a checkpoint: the state is written to an
-        in-memory one as `try_reuse`'s, and the graph goes on from its edges.
-        """
-        if self._continuation is None:
-            from langgraph.checkpoint.memory import InMemorySaver
-            from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
-
-            from agentlib.agent.batch import ALLOWED_TYPES
-            from agentlib.agent.graph import build_graph
-
-            saver = InMemorySaver(serde=JsonPlusSerializer(allowed_msgpack_modules=ALLOWED_TYPES))
-            self._continuation = build_graph().compile(checkpointer=saver)
-        from langgraph._internal._constants import CONFIG_KEY_RUNTIME
-        from langgraph.runtime import Runtime
-
-        graph = self._continuation
-        thread = uuid.uuid4().hex
-        config = {**config, "configurable": {"thread_id": thread}}
-        # the update runs try_reuse's router, which reads the runtime's context: LangGraph
-        # takes it from this (internal) key only
-        graph.update_state({**config, "configurable": {
-            **config["configurable"], CONFIG_KEY_RUNTIME: Runtime(context=context)}},
-            state, as_node="try_reuse")
-        try:
-            return _run(graph, None, context, config, on_step)
-        finally:
-            graph.checkpointer.delete_thread(thread)
+        """Run the graph on from `try_reuse`, from the state the first nodes produced: given
+        that state, `policy.route_start` goes where `try_reuse`'s router would have."""
+        return _run(self._compiled(), state, context, config, on_step)
 
 @dataclass(frozen=True)
 class NodeRuntime:

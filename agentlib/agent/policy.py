@@ -167,9 +167,14 @@ def lessons_misled(state: SolveState) -> bool:
             and not tried[0].modules_shown)
 
 
-def route_start(state: SolveState) -> Literal["propose", "retrieve"]:
+def route_start(state: SolveState, runtime: RouterRuntime) -> Literal[
+        "propose", "retrieve", "finish", "generate", "sample"]:
     """A task without tests has them proposed first (`Agent.solve` refuses it when proposing
-    is off)."""
+    is off). A state that has looked in the library already (it holds `hits`: `Agent.solve`
+    ran `retrieve` and `try_reuse` as plain functions, `api.look_in_library`) goes on where
+    `try_reuse`'s router says."""
+    if "hits" in state:
+        return route_after_reuse(state, runtime)
     return "retrieve" if state["task"].tests else "propose"
 
 

@@ -83,10 +83,16 @@ class ColdstartFigures:
 
 
 def _environment(tmp: Path, embedder: str) -> dict[str, str]:
-    """This process's environment without its settings (plugin selection kept), plus ours."""
+    """This process's environment without its settings (plugin selection kept), plus ours.
+
+    `PYTHONDONTWRITEBYTECODE` is dropped too: an installed agentlib runs from bytecode (pip
+    compiles on install, an editable install on first run), so the warm-up run must be able to
+    write it; with the variable set, every timed run would compile agentlib from source.
+    """
     from agentlib.config import SETTINGS
 
-    dropped = {spec.env for spec in SETTINGS.values()} | {"AGENTLIB_CONFIG", "AGENTLIB_HOME"}
+    dropped = ({spec.env for spec in SETTINGS.values()}
+               | {"AGENTLIB_CONFIG", "AGENTLIB_HOME", "PYTHONDONTWRITEBYTECODE"})
     env = {k: v for k, v in os.environ.items() if k not in dropped}
     empty = tmp / "no-recordings.json"
     empty.write_text("{}")

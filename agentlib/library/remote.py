@@ -73,48 +73,31 @@ def with_retries(call: Callable[[], T], location: str, patience: Patience, what:
         "server_backoff_s say how long to wait")
 
 
-class RetryingCollection:
-    """A Chroma collection whose calls go through `with_retries`."""
+class Retrying:
+    """A Chroma HTTP client or collection whose calls go through `with_retries`; a collection
+    that a call returns is wrapped the same way (so a client's collections retry too)."""
 
-    def __init__(self, collection: Any, location: str, patience: Patience) -> None:
-        self._collection = collection
+    def __init__(self, target: Any, location: str, patience: Patience) -> None:
+        self._target = target
         self._location = location
         self._patience = patience
+        self._collection = hasattr(target, "upsert")
 
     def __getattr__(self, name: str) -> Any:
-        value = getattr(self._collection, name)
-        if name not in _COLLECTION_CALLS:
+        value = getattr(self._target, name)
+        if name not in (_COLLECTION_CALLS if self._collection else _CLIENT_CALLS):
             return value
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            return with_retries(lambda: value(*args, **kwargs), self._location, self._patience,
-                                f"{name} on {self._collection.name}")
-        return call
-
-
-class RetryingClient:
-    """A Chroma HTTP client whose calls (and the collections they return) retry outages."""
-
-    def __init__(self, client: Any, location: str, patience: Patience) -> None:
-        self._client = client
-        self._location = location
-        self._patience = patience
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._client, name)
-        if name not in _CLIENT_CALLS:
-            return value
+        what = f"{name} on {self._target.name}" if self._collection else name
 
         def call(*args: Any, **kwargs: Any) -> Any:
             got = with_retries(lambda: value(*args, **kwargs), self._location, self._patience,
-                               name)
-            if hasattr(got, "upsert"):
-                return RetryingCollection(got, self._location, self._patience)
-            return got
+                               what)
+            return Retrying(got, self._location, self._patience) if hasattr(got, "upsert") \
+                else got
         return call
 
 
-def open_http_client(location: str, patience: Patience) -> RetryingClient:
+def open_http_client(location: str, patience: Patience) -> Retrying:
     """Connect to the Chroma server at `location`, waiting through an outage like any call."""
     import chromadb
     import httpx
@@ -138,4 +121,4 @@ def open_http_client(location: str, patience: Patience) -> RetryingClient:
     session = getattr(getattr(client, "_server", None), "_session", None)
     if session is not None:  # chromadb's httpx session is made with timeout=None
         session.timeout = timeout
-    return RetryingClient(client, location, patience)
+    return Retrying(client, location, patience)
