@@ -38,6 +38,16 @@ def test_bench_tasks_report_matches_rows(tmp_path, monkeypatch):
         assert cells[3] == f"{sum(hidden)}/{len(hidden)}"
         assert int(cells[5]) == sum(r["llm_calls"] for r in mine)
         assert int(cells[10]) == sum(r["decision"] == "reused" for r in mine)
+        assert all(sum(r["calls_by_kind"].values()) == r["llm_calls"] for r in mine)
+        kinds = {}
+        for r in mine:
+            for kind, n in r["calls_by_kind"].items():
+                kinds[kind] = kinds.get(kind, 0) + n
+        if kinds:  # the line that says where the calls went matches the rows
+            said = next(x for x in table.splitlines()
+                        if x.startswith(f"- LLM calls of {config} by kind: "))
+            assert dict((k, int(n)) for k, n in (part.rsplit(" ", 1) for part in
+                        said.split(": ", 1)[1].split(", "))) == kinds
     agent = [r for r in rows if r["config"] == "agent"]
     assert agent[1]["decision"] == "reused" and agent[1]["llm_calls"] == 0
     assert all(r["library_size"] == 0 for r in rows if r["config"] != "agent")

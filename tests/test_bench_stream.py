@@ -192,6 +192,11 @@ def test_bench_stream_reports_every_configuration_with_intervals(scripted, tmp_p
         assert config["tokens"]["value"] == tokens
         assert config["tokens"]["low"] <= tokens <= config["tokens"]["high"]
         assert config["wall_s"]["value"] == pytest.approx(sum(r["wall_s"] for r in by[name]))
+        # every call is counted under what asked for it, per task and per configuration
+        assert all(sum(r["calls_by_kind"].values()) == r["llm_calls"] for r in by[name])
+        assert sum(config["calls_by_kind"].values()) == config["llm_calls"]["value"]
+    assert by["agent"][2]["calls_by_kind"] == {}  # reused: no call
+    assert set(equal["calls_by_kind"]) == {"generate"}
     assert figures["calls_ratio"] == calls / sum(r["llm_calls"] for r in by["no-library"])
     assert set(figures["families"]) == {"a", "b"}
     family_a = figures["families"]["a"]
@@ -199,6 +204,7 @@ def test_bench_stream_reports_every_configuration_with_intervals(scripted, tmp_p
     assert family_a["differences"]["agent - equal-compute"]["hidden_points"]["value"] == -50.0
     text = (report / "report.md").read_text()
     assert "restated tasks reused with 0 calls: 1/1" in text and "### b (2 tasks)" in text
+    assert "LLM calls of agent by kind: generate " in text
     for plot in ("solved", "hidden", "llm_calls", "library_size", "families"):
         assert (report / f"{plot}.png").stat().st_size > 1000
 

@@ -109,6 +109,21 @@ def replies(state: SolveState) -> list[Reply]:
     return found + ([reflection] if reflection is not None else [])
 
 
+def calls_by_kind(state: SolveState) -> dict[str, int]:
+    """The completions of `replies`, counted by what asked for them: each LLM attempt's kind
+    (generate, repair, retry, restart, counterexample, sample), `side` (the proposal of tests
+    and the samples not chosen), `cross_check` (the independent implementation) and
+    `reflect`. Benchmarks sum them to show where the calls go."""
+    counts: dict[str, int] = {}
+    for attempt in state.get("attempts") or []:
+        if attempt.reply is not None:
+            counts[attempt.kind] = counts.get(attempt.kind, 0) + 1
+    extra = {"side": len(state.get("side_replies") or []),
+             "cross_check": int(getattr(state.get("cross_check"), "reply", None) is not None),
+             "reflect": int(state.get("reflection") is not None)}
+    return {**counts, **{kind: n for kind, n in extra.items() if n}}
+
+
 def near_modules(state: SolveState, max_distance: float) -> list[Module]:
     """The retrieved modules within `max_distance` of the task (of these, the prompt shows
     the ones `policy.modules_to_show` keeps)."""

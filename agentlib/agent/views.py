@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentlib.agent.state import last_attempt, llm_attempts, replies, reused, solved
+from agentlib.agent.state import calls_by_kind, last_attempt, llm_attempts, replies, reused, solved
 from agentlib.model import Attempt, SolveResult, Task, TraceStep
 
 
@@ -129,4 +129,5 @@ def result(task: Task, entry: str, state: dict[str, Any], wall: float) -> SolveR
         modules_used=[reuse.module] if reuse is not None and reuse.module else
         list(last.dependencies) if last else [],
         insights_used=[i.id for i in state.get("insights") or []],
-        warnings=proposal_warnings(state) + list(state.get("warnings") or []))
+        warnings=proposal_warnings(state) + list(state.get("warnings") or []),
+        calls_by_kind=calls_by_kind(state))

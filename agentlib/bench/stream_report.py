@@ -40,7 +40,10 @@ def group_rows(group: dict[str, Any]) -> list[list[str]]:
 
 
 def verdict_lines(figures: dict[str, Any]) -> list[str]:
-    """The headline figures: restated reuse, calls ratio, hidden-pass gains."""
+    """The headline figures: restated reuse, calls ratio (and calls by kind), hidden-pass
+    gains."""
+    from agentlib.bench.tasks import calls_by_kind_text
+
     lines = []
     restated = figures.get("restated_reused")
     if restated:
@@ -49,6 +52,9 @@ def verdict_lines(figures: dict[str, Any]) -> list[str]:
                      f"{restated['restated']}{missed}")
     if figures.get("calls_ratio") is not None:
         lines.append(f"LLM calls, agent / no-library: {figures['calls_ratio']:.2f}")
+    for name, c in figures["configs"].items():
+        if c.get("calls_by_kind"):
+            lines.append(f"LLM calls of {name} by kind: {calls_by_kind_text(c['calls_by_kind'])}")
     for name, d in figures["differences"].items():
         lines.append(f"hidden-test passes, {name.replace(' - ', ' − ')}: "
                      f"{cell(d['hidden_points'], 'hidden_points', True)}")

@@ -59,6 +59,8 @@ class TaskRow:
     error: str | None = None
     family: str | None = None  # set by stream benchmarks
     budget: int | None = None  # equal-compute runs: the task's share of the LLM calls
+    calls_by_kind: dict[str, int] = field(default_factory=dict)
+    """`llm_calls` by what asked for them (`SolveResult.calls_by_kind`)."""
 
 
 @dataclass
@@ -77,6 +79,7 @@ class ConfigSummary:
     wall_s: float = 0.0
     reused: int = 0
     library_size: int = 0
+    calls_by_kind: dict[str, int] = field(default_factory=dict)
     setup_s: float = 0.0  # opening the library and loading the embedder, before the first task
     rows: list[TaskRow] = field(default_factory=list)
 
@@ -95,6 +98,8 @@ class ConfigSummary:
         self.prompt_tokens += row.prompt_tokens
         self.completion_tokens += row.completion_tokens
         self.wall_s += row.wall_s
+        for kind, n in row.calls_by_kind.items():
+            self.calls_by_kind[kind] = self.calls_by_kind.get(kind, 0) + n
         if row.hidden is not None:
             self.hidden_tasks += 1
             self.hidden_solved += row.hidden
@@ -145,7 +150,7 @@ def run_config(name: str, tasks: list[Task], llm: Any, base: Settings, workdir: 
                       llm_calls=result.llm_calls, prompt_tokens=result.prompt_tokens,
                       completion_tokens=result.completion_tokens, wall_s=result.wall_s,
                       attempts=result.attempts, hidden=hidden, library_size=size,
-                      error=result.error)
+                      error=result.error, calls_by_kind=result.calls_by_kind)
         summary.add(row)
         if on_row:
             on_row(row)
@@ -166,7 +171,8 @@ def untested_row(config: str, agent: Any, task: Task) -> TaskRow:
                    completion_tokens=reply.completion_tokens if reply else 0,
                    wall_s=round(time.monotonic() - start, 3), attempts=1, hidden=hidden,
                    library_size=agent.library.count() if agent.library is not None else 0,
-                   error=attempt.rejection.reason if attempt.rejection else None)
+                   error=attempt.rejection.reason if attempt.rejection else None,
+                   calls_by_kind={"generate": 1})
 
 
 def run_configs(tasks: list[Task], configs: list[str], llm: Any, base: Settings,
@@ -206,6 +212,12 @@ def write_plots(directory: Path, summaries: list[ConfigSummary], env: dict[str, 
     return save(figures, directory)
 
 
+def calls_by_kind_text(counts: dict[str, int]) -> str:
+    """`generate 40, cross_check 31, …`: most first."""
+    ranked = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return ", ".join(f"{kind} {n}" for kind, n in ranked)
+
+
 def write_report(directory: Path, summaries: list[ConfigSummary], env: dict[str, Any],
                  source: str) -> Path:
     """Write results.jsonl and report.md (and plots when matplotlib is available)."""
@@ -222,6 +234,8 @@ def write_report(directory: Path, summaries: list[ConfigSummary], env: dict[str,
         lines.append(f"| {s.config} | {s.tasks} | {s.solved} | {hidden} | {s.first_attempt} | "
                      f"{s.llm_calls} | {s.calls_per_solved:.2f} | {s.prompt_tokens} | "
                      f"{s.completion_tokens} | {s.wall_s:.1f} | {s.reused} | {s.library_size} |")
+    lines += [""] + [f"- LLM calls of {s.config} by kind: {calls_by_kind_text(s.calls_by_kind)}"
+                     for s in summaries if s.calls_by_kind]
     lines += ["", "## Environment", "", "```json", json.dumps(env, indent=1), "```", ""]
     plots = write_plots(directory, summaries, env, source)
     lines += [f"![{p.stem}]({p.name})" for p in plots]

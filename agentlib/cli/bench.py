@@ -110,7 +110,7 @@ def _progress(configs: list[str], total: int):
 
 def _run(file: Path, configs: list[str], report: Path | None, limit: int | None,
          llm: str | None, model: str | None, base_url: str | None) -> list:
-    from agentlib.bench.tasks import environment, run_configs, write_report
+    from agentlib.bench.tasks import calls_by_kind_text, environment, run_configs, write_report
 
     tasks = _load(file, limit)
     settings = make_settings(llm=llm, model=model, base_url=base_url)
@@ -119,6 +119,9 @@ def _run(file: Path, configs: list[str], report: Path | None, limit: int | None,
     with progress:
         summaries = run_configs(tasks, configs, model_llm, settings, on_row)
     console.print(tables.summary_table(summaries))
+    for s in summaries:
+        if s.calls_by_kind:
+            console.print(f"LLM calls of {s.config} by kind: {calls_by_kind_text(s.calls_by_kind)}")
     if report is not None:
         path = write_report(report, summaries, environment(model_llm), str(file))
         console.print(f"report: {path}")

@@ -302,6 +302,8 @@ class SolveResult:
     warnings: list[str] = field(default_factory=list)
     """What to know before trusting it: the tests were proposed by the model (and which were
     dropped), or the module reused is unconfirmed."""
+    calls_by_kind: dict[str, int] = field(default_factory=dict)
+    """`llm_calls` by what asked for them (`agent.state.calls_by_kind`)."""
 
     def to_record(self) -> dict[str, Any]:
         """Return the JSON-serialisable result record (one JSONL line)."""
