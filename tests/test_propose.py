@@ -136,8 +136,10 @@ def test_a_task_without_tests_is_proposed_sampled_selected_and_stored_unconfirme
     assert module.verification["status"] == "unconfirmed"
     assert module.verification["proposed"] == module.tests
     assert proposed_warning(module.tests) in module.verification["warnings"]
-    # the samples after the first are their own conversations, said to be fallible tests
-    assert "may hold\na mistake" in llm.asked[1] and "Solution 3 of 3" in llm.asked[3]
+    # the candidates are written from the text alone (independent of the tests that judge
+    # them); the samples after the first are their own conversations
+    assert all("sum_list([5])" not in asked and PROMPT in asked for asked in llm.asked[1:4])
+    assert "Solution 3 of 3" in llm.asked[3]
 
 
 def test_reusing_an_unconfirmed_module_says_so_and_given_tests_confirm_it(tmp_path,
@@ -200,3 +202,36 @@ def test_proposed_tests_leave_a_module_unconfirmed_until_a_person_confirms_it():
     promoted = confirmed(record.to_dict(), ["assert sq(9) == 81"], "confirmed by hand")
     assert promoted.status == "confirmed" and promoted.proposed == [] and promoted.warnings == []
     assert promoted.tests_passed == 8 and promoted.checks == ["confirmed by hand"]
+
+
+def test_candidates_that_agree_are_trusted_over_proposed_tests_that_all_of_them_fail(
+        tmp_path, builtin_pm):
+    """Every proposed test is wrong, and two of three candidates (written from the text
+    alone) agree on every input: the tests are restated with what they return, not used to
+    repair the candidates toward the mistake; the module is stored unconfirmed, saying so."""
+    wrong = "```python\nassert sum_list([1, 2, 3]) == 7\nassert sum_list([]) == 1\n```"
+    llm = ScriptedLLM(wrong, [RIGHT, WRONG, RIGHT_LOOP])
+    agent = _agent(tmp_path, builtin_pm, llm)
+    result = agent.solve(Task(prompt=PROMPT, tests=[], id="t1"))
+    assert result.status == "solved" and result.decision == "created"
+    assert result.llm_calls == 4  # the proposal and three candidates: no repair
+    assert "return sum(xs)\n" in result.program
+    select = next(s for s in result.trace if s.node == "select")
+    assert "2 agree on every input" in select.detail
+    assert any("taken for the mistake" in w for w in result.warnings)
+    module = agent.library.get("sum_list")
+    assert module.tests == ["assert sum_list([1, 2, 3]) == 6", "assert sum_list([]) == 0"]
+    assert module.verification["status"] == "unconfirmed"
+
+
+def test_restated_tests_keep_only_equalities_on_a_call_that_returns_a_literal():
+    from agentlib.agent.agreement import restate_tests
+    from agentlib.model import TestCase
+
+    program = "def f(x):\n    if x < 0:\n        raise ValueError(x)\n    return [x] * 2\n"
+    tests = [TestCase("assert f(1) == [9]", origin="proposed"),
+             TestCase("assert f(-1) == []", origin="proposed"),  # raises: left out
+             TestCase("assert f(2) != [2, 2]", origin="proposed"),  # not an equality
+             TestCase("assert f(3) == [0]", origin="given")]  # not proposed
+    assert [t.source for t in restate_tests(program, tests)] == ["assert f(1) == [1, 1]"]
+    assert all(t.origin == "proposed" for t in restate_tests(program, tests))

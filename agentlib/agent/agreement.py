@@ -6,11 +6,15 @@ that return the same on every input, and scores a group by its size times the nu
 proposed tests its members pass. The best group's first candidate goes on to `validate`, with
 the task's tests narrowed to the proposed tests that group passes: a proposed test that the
 agreeing candidates fail is taken for the mistake, not the candidates. When no candidate passes
-any proposed test there is nothing to agree on: the tests are kept and the usual repairs follow.
+any proposed test but at least `AGREEING` candidates (written from the text alone) return the
+same on every input, the tests are taken for the mistake: they are restated with what those
+candidates return (still `proposed`, so the module is stored unconfirmed, with a warning).
+Otherwise the tests are kept and the usual repairs follow.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import time
 from dataclasses import dataclass
@@ -30,8 +34,12 @@ from agentlib.model import Attempt, TestCase
 from agentlib.sandbox import run as run_sandbox
 from agentlib.verify.domain import generate_inputs
 from agentlib.verify.observe import observe
-from agentlib.verify.probe import PROBE_SOURCE, calls_for, probe_case, read_outcome
+from agentlib.verify.probe import PROBE_SOURCE, calls_for, outcomes, probe_case, read_outcome
 
+AGREEING = 2
+"""Distinct candidates that must return the same on every input before they are trusted over
+proposed tests that every candidate fails, and then only when they do not return one and the
+same value on every test (below that, the tests are kept and repairs follow)."""
 GENERATED = 20
 """In-domain inputs generated from the proposed tests' own, to tell the candidates apart."""
 TIMEOUT_S = 2.0
@@ -128,6 +136,28 @@ def judge(candidates: list[Attempt], tests: list[TestCase], entry_point: str,
     return judged
 
 
+def restate_tests(program: str, tests: list[TestCase]) -> list[TestCase]:
+    """The proposed tests `assert CALL == EXPECTED`, each with EXPECTED replaced by what
+    `program` returns on CALL (a literal); the others, and given or derived tests, left out.
+    Empty when none can be restated."""
+    calls = []
+    for test in tests:
+        try:
+            node = ast.parse(test.source).body[0]
+        except (SyntaxError, IndexError):
+            continue
+        if (test.origin == "proposed" and isinstance(node, ast.Assert)
+                and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1
+                and isinstance(node.test.ops[0], ast.Eq)
+                and isinstance(node.test.left, ast.Call)):
+            calls.append(ast.unparse(node.test.left))
+    if not calls:
+        return []
+    got = outcomes(program, calls, TIMEOUT_S)
+    return [TestCase(f"assert {call} == {out.text}", origin="proposed")
+            for call, out in zip(calls, got, strict=True) if out.kind == "value" and out.complete]
+
+
 def _members(group: Group) -> str:
     return ("sample " if len(group.members) == 1 else "samples ") + ", ".join(
         map(str, group.members))
@@ -151,7 +181,22 @@ def select(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
         decision = f"sample {chosen} of {len(samples)}"
         detail = "; ".join(f"{_members(g)}: pass {len(g.passed)}/{len(tests)} proposed, "
                            f"score {g.score}" for g in ranked)
-        if best.score == 0:
+        distinct = {samples[n - 1].program for n in best.members}
+        restated = (restate_tests(samples[chosen - 1].program, tests)
+                    if best.score == 0 and len(distinct) >= AGREEING else [])
+        if len({ast.unparse(ast.parse(t.source).body[0].test.comparators[0])  # type: ignore
+                for t in restated}) < 2:
+            restated = []  # one answer to every call (None: a forgotten return) is no evidence
+        if best.score == 0 and restated:
+            update["task"] = dataclasses.replace(task, tests=restated)
+            said = "; ".join(t.source for t in restated)
+            detail += (f"; no candidate passes a proposed test, and {len(best.members)} agree "
+                       f"on every input: the tests now hold what they return: {said}")
+            update["warnings"] = [
+                f"no candidate passed a proposed test, and {len(best.members)} of "
+                f"{len(samples)} independent candidates agree on every input: the proposed "
+                f"tests were taken for the mistake and now hold what they return: {said}"]
+        elif best.score == 0:
             detail += "; no candidate passes a proposed test: the tests are kept"
         else:
             dropped = [t.source for i, t in enumerate(tests) if i not in best.passed]

@@ -22,10 +22,12 @@ Write a Python function named `{name}`. It must pass these tests:
 
 GENERATE_PROPOSED = """Task: {prompt}
 
-Write a Python function named `{name}`. These tests were proposed from the task and may hold
-a mistake; where one disagrees with the task, follow the task:
-{tests}
+Write a Python function named `{name}`.
 {library}{insights}"""
+"""The first attempts at a task whose tests the model proposed: from the text alone, so that
+the candidates are evidence independent of the tests that judge them (CodeT's dual agreement;
+on the examples development set, candidates shown proposed tests copied their mistakes). The
+repairs that follow show the proposed tests that failed."""
 
 GENERATE_UNTESTED = """Task: {prompt}
 

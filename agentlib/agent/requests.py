@@ -74,8 +74,8 @@ def module_line(module: Module) -> str:
 
 
 def task_prompt(state: SolveState, library: str = "", insights: str = "") -> str:
-    """The task, its tests (said to be fallible when the model proposed them) and, optionally,
-    the library and lessons sections."""
+    """The task, its tests (not when the model proposed them: `prompts.GENERATE_PROPOSED`)
+    and, optionally, the library and lessons sections."""
     task = state["task"]
     proposed = any(t.origin == "proposed" for t in task.tests)
     text = prompts.GENERATE_PROPOSED if proposed else prompts.GENERATE
