@@ -8,7 +8,7 @@ from pathlib import Path
 
 from agentlib.agent.examples import NOTATIONS, find_examples
 from agentlib.agent.taskfile import parse_task
-from agentlib.bench.examples_set import as_example, build, implied, main, measure
+from agentlib.bench.examples_set import as_example, build, build_check, implied, main, measure
 
 SHIPPED = Path(__file__).resolve().parents[1] / "agentlib" / "bench" / "data" / "examples"
 SAMPLE = Path(__file__).parent / "data" / "mbpp"
@@ -41,8 +41,28 @@ def test_shipped_tasks_without_examples_have_none_and_name_their_function():
         assert parse_task(record, record["id"]).tests == []  # the agent proposes them
 
 
+def test_the_check_set_holds_other_tasks_than_the_development_set_and_no_examples(tmp_path):
+    development = {r["id"] for name in ("with-examples.jsonl", "no-examples.jsonl")
+                   for r in _records(name)}
+    check = _records("no-examples-check.jsonl")
+    assert len(check) >= 25 and not development & {r["id"] for r in check}
+    for record in check:
+        assert record["entry_point"] and not find_examples(record["prompt"],
+                                                           record["entry_point"])
+        assert parse_task(record, record["id"]).tests == [] and record["hidden_tests"]
+    build(SAMPLE, tmp_path, train_tasks=6)
+    assert build_check(SAMPLE, tmp_path, train_tasks=6)["tasks"] > 0
+    built = {json.loads(line)["id"] for name in ("with-examples.jsonl", "no-examples.jsonl")
+             for line in (tmp_path / name).read_text().splitlines()}
+    checked = [json.loads(line) for line in
+               (tmp_path / "no-examples-check.jsonl").read_text().splitlines()]
+    assert checked and not built & {r["id"] for r in checked}
+    assert "SECRET-REFERENCE-CODE" not in (tmp_path / "no-examples-check.jsonl").read_text()
+
+
 def test_shipped_ids_trace_to_mbpp_and_no_reference_code_is_shipped():
-    for record in _records("with-examples.jsonl") + _records("no-examples.jsonl"):
+    for record in (_records("with-examples.jsonl") + _records("no-examples.jsonl")
+                   + _records("no-examples-check.jsonl")):
         number = record["id"].removeprefix("mbpp-")
         assert number.isdigit() and record["source"].endswith(f"task {number}")
         assert "code" not in record and "\ndef " not in record["prompt"]

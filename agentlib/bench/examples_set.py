@@ -1,6 +1,7 @@
 """Build the examples development set from MBPP, and measure the example parser on MBPP.
 
     python -m agentlib.bench.examples_set build MBPP_DIR OUT_DIR
+    python -m agentlib.bench.examples_set build-check MBPP_DIR OUT_DIR
     python -m agentlib.bench.examples_set measure MBPP_DIR
 
 `build` takes MBPP's sanitized validation tasks and the first sanitized train tasks, removes
@@ -8,7 +9,9 @@ their tests, writes up to two of their examples into the text in one notation (r
 deterministically over the notations and their layouts; every fifth task gets none), keeps
 every original test as a hidden test, and writes `with-examples.jsonl` and
 `no-examples.jsonl`. It then checks that every task with examples gets a derived test and
-that each derived test is implied by an original one. `measure` renders every validation and
+that each derived test is implied by an original one. `build-check` writes
+`no-examples-check.jsonl` from the sanitized tasks the development set leaves out, with no
+examples (see `build_check`). `measure` renders every validation and
 train task (full and sanitized texts) in every notation and layout and reports, per
 notation, how many written examples were read back (recall) and how many derived tests are
 not implied by the original tests (precision). MBPP's reference `code` is never read.
@@ -195,6 +198,24 @@ def build(mbpp: Path, out: Path, train_tasks: int = TRAIN_TASKS) -> dict:
     return dict(figures)
 
 
+def build_check(mbpp: Path, out: Path, train_tasks: int = TRAIN_TASKS) -> dict:
+    """Write `no-examples-check.jsonl`: MBPP's sanitized tasks outside the development set
+    (the train tasks after the first `train_tasks`, and the prompt split), none with examples,
+    every original test hidden. The development set is where the proposing steps were shaped;
+    this one is for checking a change there on tasks it was not shaped on."""
+    tasks = load(mbpp, "sanitized-train")[train_tasks:] + load(mbpp, "sanitized-prompt")
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "no-examples-check.jsonl").open("w", encoding="utf-8") as fh:
+        for task in tasks:
+            record = {"id": f"mbpp-{task.task_id}", "source": f"MBPP {task.split} task "
+                      f"{task.task_id}", "prompt": task.text.strip(),
+                      "hidden_tests": task.tests, "entry_point": _function(task)}
+            if task.setup:
+                record["setup"] = task.setup
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return {"tasks": len(tasks)}
+
+
 def _function(task: MbppTask) -> str:
     """Return the function the task's tests call (its name is all a text without examples keeps)."""
     for test in task.tests:
@@ -235,6 +256,9 @@ def main(argv: list[str]) -> int:
     """Run `build MBPP_DIR OUT_DIR` or `measure MBPP_DIR`; print the figures as JSON."""
     if len(argv) == 3 and argv[0] == "build":
         print(json.dumps(build(Path(argv[1]), Path(argv[2])), indent=1))
+        return 0
+    if len(argv) == 3 and argv[0] == "build-check":
+        print(json.dumps(build_check(Path(argv[1]), Path(argv[2])), indent=1))
         return 0
     if len(argv) == 2 and argv[0] == "measure":
         table = measure(Path(argv[1]))
