@@ -28,6 +28,7 @@ from agentlib.agent.context import SolveContext
 from agentlib.agent.policy import Request, sample_sampling
 from agentlib.agent.requests import Shown, generate_request, task_prompt
 from agentlib.agent.retrieve import step
+from agentlib.agent.sanity import literal_expectations
 from agentlib.agent.state import SolveState
 from agentlib.errors import SandboxError
 from agentlib.model import Attempt, TestCase
@@ -137,25 +138,40 @@ def judge(candidates: list[Attempt], tests: list[TestCase], entry_point: str,
 
 
 def restate_tests(program: str, tests: list[TestCase]) -> list[TestCase]:
-    """The proposed tests `assert CALL == EXPECTED`, each with EXPECTED replaced by what
-    `program` returns on CALL (a literal); the others, and given or derived tests, left out.
-    Empty when none can be restated."""
-    calls = []
-    for test in tests:
-        try:
-            node = ast.parse(test.source).body[0]
-        except (SyntaxError, IndexError):
-            continue
-        if (test.origin == "proposed" and isinstance(node, ast.Assert)
-                and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1
-                and isinstance(node.test.ops[0], ast.Eq)
-                and isinstance(node.test.left, ast.Call)):
-            calls.append(ast.unparse(node.test.left))
+    """The proposed tests `assert CALL == LITERAL`, each with LITERAL replaced by what
+    `program` returns on CALL (when that is a literal); the others, and given or derived
+    tests, left out."""
+    return _as_tests(_returns(program, tests))
+
+
+def _as_tests(returns: list[tuple[str, str]]) -> list[TestCase]:
+    return [TestCase(f"assert {call} == {value}", origin="proposed") for call, value in returns]
+
+
+def _returns(program: str, tests: list[TestCase]) -> list[tuple[str, str]]:
+    """(CALL, what `program` returns on it, as a literal) for each proposed `assert CALL ==
+    LITERAL` (`sanity.literal_expectations`, the one reader of such tests)."""
+    calls = [call for t in tests if t.origin == "proposed"
+             for call, _ in literal_expectations(ast.parse(t.source))]
     if not calls:
         return []
     got = outcomes(program, calls, TIMEOUT_S)
-    return [TestCase(f"assert {call} == {out.text}", origin="proposed")
-            for call, out in zip(calls, got, strict=True) if out.kind == "value" and out.complete]
+    return [(call, out.text) for call, out in zip(calls, got, strict=True)
+            if out.kind == "value" and out.complete]
+
+
+def _trusted_over_tests(best: Group, samples: list[Attempt],
+                        tests: list[TestCase]) -> list[TestCase]:
+    """The proposed tests restated with the best group's answers, when that group is trusted
+    over them: no candidate passes any, at least `AGREEING` different programs agree, and
+    they do not give one answer to every call (None everywhere: a forgotten return). Empty
+    otherwise."""
+    if best.score or len({samples[n - 1].program for n in best.members}) < AGREEING:
+        return []
+    returns = _returns(samples[best.members[0] - 1].program, tests)
+    if len({value for _, value in returns}) < 2:
+        return []
+    return _as_tests(returns)
 
 
 def _members(group: Group) -> str:
@@ -181,13 +197,8 @@ def select(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
         decision = f"sample {chosen} of {len(samples)}"
         detail = "; ".join(f"{_members(g)}: pass {len(g.passed)}/{len(tests)} proposed, "
                            f"score {g.score}" for g in ranked)
-        distinct = {samples[n - 1].program for n in best.members}
-        restated = (restate_tests(samples[chosen - 1].program, tests)
-                    if best.score == 0 and len(distinct) >= AGREEING else [])
-        if len({ast.unparse(ast.parse(t.source).body[0].test.comparators[0])  # type: ignore
-                for t in restated}) < 2:
-            restated = []  # one answer to every call (None: a forgotten return) is no evidence
-        if best.score == 0 and restated:
+        restated = _trusted_over_tests(best, samples, tests)
+        if restated:
             update["task"] = dataclasses.replace(task, tests=restated)
             said = "; ".join(t.source for t in restated)
             detail += (f"; no candidate passes a proposed test, and {len(best.members)} agree "

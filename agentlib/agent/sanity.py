@@ -39,7 +39,7 @@ def check_tests(tests: list[TestCase], where: str = "the task",
             raise TaskFormatError(f"{where}: test {test.source!r} calls no function (builtins "
                                   "aside), so it checks nothing; write it as "
                                   "`assert f(...) == ...`")
-        for call, value in _literal_expectations(tree):
+        for call, value in literal_expectations(tree):
             key = (test.setup, call)
             if key in expected and not _same(expected[key][0], value):
                 raise TaskFormatError(
@@ -48,7 +48,7 @@ def check_tests(tests: list[TestCase], where: str = "the task",
             expected.setdefault(key, (value, test.source))
 
 
-def _literal_expectations(tree: ast.Module) -> list[tuple[str, Any]]:
+def literal_expectations(tree: ast.Module) -> list[tuple[str, Any]]:
     """Return (call text, expected value) of each `assert CALL == LITERAL` in `tree`."""
     found = []
     for node in tree.body:

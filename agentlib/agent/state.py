@@ -111,9 +111,9 @@ def replies(state: SolveState) -> list[Reply]:
 
 def calls_by_kind(state: SolveState) -> dict[str, int]:
     """The completions of `replies`, counted by what asked for them: each LLM attempt's kind
-    (generate, repair, retry, restart, counterexample, sample), `side` (the proposal of tests
-    and the samples not chosen), `cross_check` (the independent implementation) and
-    `reflect`. Benchmarks sum them to show where the calls go."""
+    (generate — the chosen sample too —, repair, retry, restart, counterexample), `side` (the
+    proposal of tests and the samples not chosen), `cross_check` (the independent
+    implementation) and `reflect`. Benchmarks sum them to show where the calls go."""
     counts: dict[str, int] = {}
     for attempt in state.get("attempts") or []:
         if attempt.reply is not None:

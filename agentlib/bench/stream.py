@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from agentlib.bench.bootstrap import LEVEL, RESAMPLES, SEED, bootstrap_difference, bootstrap_total
-from agentlib.bench.tasks import ConfigSummary, TaskRow, hidden_passes, run_config
+from agentlib.bench.tasks import ConfigSummary, TaskRow, hidden_passes, run_config, sum_counts
 from agentlib.config import Settings
 from agentlib.errors import TaskFormatError
 from agentlib.model import Task
@@ -127,14 +127,13 @@ def run_equal_compute(tasks: list[Task], budgets: list[int], llm: Any, base: Set
     for task, budget in zip(tasks, budgets, strict=True):
         calls = prompt_tokens = completion_tokens = samples = 0
         wall = 0.0
-        kinds: dict[str, int] = {}
+        kinds: list[dict[str, int]] = []
         for k in range(budget):
             sampler.temperature, sampler.seed = (0.0, 0) if k == 0 else (temperature, k)
             result = agent.solve(task)
             samples += 1
             calls += result.llm_calls
-            for kind, n in result.calls_by_kind.items():
-                kinds[kind] = kinds.get(kind, 0) + n
+            kinds.append(result.calls_by_kind)
             prompt_tokens += result.prompt_tokens
             completion_tokens += result.completion_tokens
             wall += result.wall_s
@@ -147,7 +146,7 @@ def run_equal_compute(tasks: list[Task], budgets: list[int], llm: Any, base: Set
                       decision=result.decision, llm_calls=calls, prompt_tokens=prompt_tokens,
                       completion_tokens=completion_tokens, wall_s=round(wall, 3),
                       attempts=samples, hidden=hidden, library_size=0, error=result.error,
-                      budget=budget, calls_by_kind=kinds)
+                      budget=budget, calls_by_kind=sum_counts(kinds))
         summary.add(row)
         if on_row:
             on_row(row)
@@ -187,15 +186,6 @@ def _interval(values: list[float], metric: str, **options) -> dict[str, float]:
     return asdict(bootstrap_total(values, scale=scale, **options))
 
 
-def _calls_by_kind(rows: list[TaskRow]) -> dict[str, int]:
-    """The rows' LLM calls by what asked for them."""
-    total: dict[str, int] = {}
-    for row in rows:
-        for kind, n in row.calls_by_kind.items():
-            total[kind] = total.get(kind, 0) + n
-    return total
-
-
 def _config_figures(summary: ConfigSummary, rows: list[TaskRow], **options) -> dict[str, Any]:
     hidden = [r.hidden for r in rows if r.hidden is not None]
     out: dict[str, Any] = {
@@ -204,7 +194,7 @@ def _config_figures(summary: ConfigSummary, rows: list[TaskRow], **options) -> d
         "hidden_passed": sum(hidden), "hidden_tasks": len(hidden),
         "prompt_tokens": sum(r.prompt_tokens for r in rows),
         "completion_tokens": sum(r.completion_tokens for r in rows),
-        "calls_by_kind": _calls_by_kind(rows), "setup_s": summary.setup_s}
+        "calls_by_kind": sum_counts([r.calls_by_kind for r in rows]), "setup_s": summary.setup_s}
     for metric in METRICS:
         out[metric] = _interval(_values(rows, metric), metric, **options)
     if summary.config == "equal-compute":

@@ -21,6 +21,7 @@ import json
 import platform
 import tempfile
 import time
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -98,8 +99,7 @@ class ConfigSummary:
         self.prompt_tokens += row.prompt_tokens
         self.completion_tokens += row.completion_tokens
         self.wall_s += row.wall_s
-        for kind, n in row.calls_by_kind.items():
-            self.calls_by_kind[kind] = self.calls_by_kind.get(kind, 0) + n
+        self.calls_by_kind = sum_counts([self.calls_by_kind, row.calls_by_kind])
         if row.hidden is not None:
             self.hidden_tasks += 1
             self.hidden_solved += row.hidden
@@ -210,6 +210,11 @@ def write_plots(directory: Path, summaries: list[ConfigSummary], env: dict[str, 
     except ImportError:
         return []
     return save(figures, directory)
+
+
+def sum_counts(counts: list[dict[str, int]]) -> dict[str, int]:
+    """The counts (calls by kind) added up."""
+    return dict(sum((Counter(c) for c in counts), Counter()))
 
 
 def calls_by_kind_text(counts: dict[str, int]) -> str:
