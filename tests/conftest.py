@@ -20,6 +20,15 @@ REAL_HOME = agentlib_home()
 RECORDINGS = Path(__file__).parent / "recordings"
 
 
+def interruptible() -> None:
+    """`preexec_fn` of a process a test interrupts with SIGINT: a runner started as a
+    background job (`cmd &` in a script) ignores SIGINT, its children inherit that, and Python
+    then installs no KeyboardInterrupt handler; this restores the default first."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 TERMINAL_COLUMNS = "120"
 """The width rich renders at in every test (and the CLIs they start), whatever the terminal."""
 

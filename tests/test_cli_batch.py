@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import scenarios
-from conftest import RECORDINGS
+from conftest import RECORDINGS, interruptible
 from typer.testing import CliRunner
 
 from agentlib.agent import Agent
@@ -141,7 +141,7 @@ def test_ctrl_c_in_a_batch_says_to_resume_and_resume_finishes(tmp_path, library)
     cmd = [sys.executable, "-m", "agentlib", "solve", "--file", str(tasks), "--out", str(out)]
     env = _env(tmp_path, AGENTLIB_TEST_TIMEOUT_S="30")
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, start_new_session=True)
+                            text=True, start_new_session=True, preexec_fn=interruptible)
     deadline = time.monotonic() + 120
     while _checkpoints(checkpoint_path(out)) < 3 and time.monotonic() < deadline:
         time.sleep(0.05)  # after retrieve: try_reuse runs nap(6) in the sandbox

@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import interruptible
 
 from agentlib.agent import Agent
 from agentlib.agent.taskfile import read_tasks
@@ -92,7 +93,7 @@ def test_ctrl_c_stops_a_single_solve_at_once_with_a_message(tmp_path, small_mode
            "--test", "assert fib(10) == 55"]
     master, slave = pty.openpty()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=slave, env=env,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=interruptible)
     os.close(slave)
     screen, interrupted = "", None
     deadline = time.monotonic() + 300
