@@ -96,6 +96,24 @@ def test_four_first_opens_of_a_new_library_at_once_never_crash(tmp_path):
     assert _cli(tmp_path, "lib", "check", "--library", str(tmp_path / "new-0")).returncode == 0
 
 
+def test_a_new_library_directory_made_by_another_process_meanwhile_is_opened(
+        tmp_path, embedder, monkeypatch):
+    """Another process creates the new library's directory just before this one does (what
+    failed a run of the test above: "File exists"): the open goes on."""
+    store = tmp_path / "new"
+    mkdir = Path.mkdir
+
+    def raced(self, *args, **kwargs):
+        if self == store:
+            mkdir(self)  # the other process, first
+        return mkdir(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "mkdir", raced)
+    with Library(str(store), embedder) as library:
+        library.add(double())
+        assert [m.name for m in library.list()] == ["double"]
+
+
 def _read_only(path: Path) -> list[str]:
     """A command prefix under which `path` is read-only, even for root (a read-only bind
     mount by bubblewrap); not root: the directory is made unwritable instead."""

@@ -97,8 +97,9 @@ class Connection:
         self.read_only = ""
         """Why this library cannot be written ('' when it can)."""
         self._copy: Path | None = None
-        if self.path is not None and not self.path.exists():
-            self.path.mkdir(parents=True)
+        if self.path is not None:
+            # another process may create it at the same moment
+            self.path.mkdir(parents=True, exist_ok=True)
         self.thread_lock = threading.RLock()
         self.lock = None if self.path is None else OwnedLock(
             self.path / ".agentlib.lock", f"the write lock of the library at {self.path}",
