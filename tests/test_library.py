@@ -181,8 +181,9 @@ def test_check_sees_records_embedded_from_an_older_text_and_reindex_fixes_them(l
     assert library.check() == []
     # what an earlier agentlib embedded: the prompt with its request wording
     old_text = "Write a function to double x."
-    library.modules.update(ids=[module.id], documents=[old_text],
-                           embeddings=[library.embed(old_text)])
+    with library.conn.write():  # as that agentlib wrote it: a write moves the generation
+        library.modules.update(ids=[module.id], documents=[old_text],
+                               embeddings=[library.embed(old_text)])
     problems = library.check()
     assert problems == ["modules: 1 record(s) were embedded from an older form of their text "
                         "(an earlier agentlib); run `agentlib lib reindex`"]
@@ -191,8 +192,9 @@ def test_check_sees_records_embedded_from_an_older_text_and_reindex_fixes_them(l
     got = library.modules.get(ids=[module.id], include=["documents"])
     assert got["documents"] == [embedding_text(module)]
     # counters are metadata-only writes: they leave text and vector as they are
-    library.modules.update(ids=[module.id], documents=[old_text],
-                           embeddings=[library.embed(old_text)])
+    with library.conn.write():
+        library.modules.update(ids=[module.id], documents=[old_text],
+                               embeddings=[library.embed(old_text)])
     library.update_counters(module.id, times_retrieved=1)
     assert len(library.check()) == 1
 

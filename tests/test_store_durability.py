@@ -56,6 +56,7 @@ def make_module(prefix: str, i: int) -> Module:
 def child_main(store: str, prefix: str, count: int) -> None:
     """Store `count` modules one by one (run in a child process)."""
     library = Library(store, HashEmbedder())
+    assert library.conn is not None  # Chroma open (a current read snapshot defers it)
     print("ready", flush=True)
     for i in range(count):
         library.add(make_module(prefix, i))

@@ -196,7 +196,8 @@ def check(
     = False,
     repair: Annotated[bool, typer.Option(
         "--repair", help="First remove what killed processes left: partial collections of a "
-                         "killed reindex, unfinished claims on a server.")] = False,
+                         "killed reindex, unfinished claims on a server; and rewrite the "
+                         "read snapshot from Chroma.")] = False,
     reverify: Annotated[bool, typer.Option(
         "--reverify", help="Re-run the evidence on every active module (tests and checks; "
                            "with --llm/--model also an independent implementation) and store "

@@ -31,7 +31,14 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from agentlib.errors import StoreError
-from agentlib.library.location import check_directory, check_location, low_space
+from agentlib.library.location import (
+    GENERATION_FILE,
+    WRITING_MARKER,
+    check_directory,
+    check_location,
+    generation_token,
+    low_space,
+)
 from agentlib.library.locking import LockHeld, OwnedLock
 from agentlib.library.remote import Patience
 
@@ -117,6 +124,9 @@ class Connection:
         """The generation at which every vector was last read back whole."""
         self.recovery: Callable[[], None] | None = None
         """Called under the lock when a writer was killed mid-write (set by the Library)."""
+        self.after_commit: Callable[[], None] | None = None
+        """Called under the lock after each outermost write that succeeded, once the
+        generation changed (set by the Library: it writes the read snapshot)."""
 
     # ------------------------------------------------------------------ client
 
@@ -264,24 +274,13 @@ class Connection:
     # ------------------------------------------------------------------ consistency
 
     def generation(self) -> str:
-        """Return a token that changes with every write ('' for a server or a new library).
-
-        Every write replaces the generation file (or, on a full disk, touches it), so its
-        inode, mtime and size identify the library's latest write; a stat is cheap enough to
-        do before every search.
-        """
-        if self.path is None:
-            return ""
-        try:
-            st = os.stat(self.path / ".agentlib.generation")
-        except FileNotFoundError:
-            return ""
-        return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"
+        """A token that changes with every write ('' for a server or a new library)."""
+        return "" if self.path is None else generation_token(self.path)
 
     def _bump(self) -> None:
         assert self.path is not None
-        target = self.path / ".agentlib.generation"
-        tmp = self.path / f".agentlib.generation.{os.getpid()}.tmp"
+        target = self.path / GENERATION_FILE
+        tmp = self.path / f"{GENERATION_FILE}.{os.getpid()}.tmp"
         before = self.generation()
         try:
             tmp.write_text(uuid.uuid4().hex)
@@ -304,7 +303,7 @@ class Connection:
     @property
     def _dirty_marker(self) -> Path:
         assert self.path is not None
-        return self.path / ".agentlib.writing"
+        return self.path / WRITING_MARKER
 
     def interrupted(self) -> bool:
         """True when a writer died mid-write: its marker is there and nobody holds the lock."""
@@ -349,11 +348,12 @@ class Connection:
                 self.lock.release()
 
     @contextmanager
-    def write(self, bump: bool = True) -> Iterator[None]:
+    def write(self, bump: bool = True, snapshot: bool = True) -> Iterator[None]:
         """Hold the library's exclusive write lock (re-entrant), fresh from disk inside it.
 
         Refused (StoreError) on a library that cannot be written; a marker that cannot be
-        created (a full disk) refuses the write before anything is changed.
+        created (a full disk) refuses the write before anything is changed. `snapshot=False`:
+        no `after_commit` (a probe of vectors that may be torn must not read them here).
         """
         with self.thread_lock:
             if self.server or self._depth:
@@ -375,12 +375,23 @@ class Connection:
                     raise StoreError(f"cannot write to the library at {self.location}: {exc}; "
                                      "nothing was changed") from exc
                 self._depth += 1
+                done = False
                 try:
                     yield
+                    done = bump and snapshot
+                except Exception:  # a refusal, or a Chroma error whose outcome was read back
+                    done = bump and snapshot
+                    raise
                 finally:
                     self._depth -= 1
                     if bump:
                         self._bump()
+                    if done and not self.suspect and self.after_commit is not None:
+                        self._depth += 1  # its reads go straight to Chroma, under the lock
+                        try:
+                            self.after_commit()
+                        finally:
+                            self._depth -= 1
                     if not self.suspect:
                         self._dirty_marker.unlink(missing_ok=True)
                     self.suspect = False

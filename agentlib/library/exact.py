@@ -20,15 +20,21 @@ def _matches(meta: dict[str, Any], where: dict[str, Any]) -> bool:
     return all(meta.get(key) == value for key, value in where.items())
 
 
+def unit_rows(vectors: Any, count: int) -> np.ndarray:
+    """Vectors as a float32 matrix of `count` unit rows (a zero row stays zero)."""
+    matrix = np.asarray(vectors, dtype=np.float32).reshape(count, -1) if count \
+        else np.zeros((0, 0), dtype=np.float32)
+    norms = np.linalg.norm(matrix, axis=1, keepdims=True)
+    return matrix / np.where(norms == 0, 1, norms)
+
+
 class ExactIndex:
     """Unit vectors, ids and metadata of one collection, as of one library generation."""
 
     def __init__(self, ids: list[str], vectors: Any, metadatas: list[dict[str, Any]],
-                 generation: str) -> None:
-        matrix = np.asarray(vectors, dtype=np.float32).reshape(len(ids), -1) if ids \
-            else np.zeros((0, 0), dtype=np.float32)
-        norms = np.linalg.norm(matrix, axis=1, keepdims=True)
-        self.matrix = matrix / np.where(norms == 0, 1, norms)
+                 generation: str, *, unit: bool = False) -> None:
+        """`unit`: `vectors` are `unit_rows` already (a read snapshot's), used as they are."""
+        self.matrix = vectors if unit else unit_rows(vectors, len(ids))
         self.ids = ids
         self.metadatas = metadatas
         self.generation = generation

@@ -10,7 +10,6 @@ from typing import Any
 
 from agentlib.errors import StoreError
 from agentlib.library.chroma import INSIGHTS
-from agentlib.library.records import where_clause
 from agentlib.model import Insight
 
 COUNTERS = ("retrieved", "helped", "misled")
@@ -138,29 +137,24 @@ class InsightStore:
         return from_metadata(got["metadatas"][0]) if got["ids"] else None
 
     def get(self, insight_id: str) -> Insight | None:
-        got = self.collection.get(ids=[insight_id], include=["metadatas"])
-        return self._record(got["metadatas"][0]) if got["ids"] else None
+        found = self.library.records(INSIGHTS, ids=[insight_id])
+        return self._record(found[0]) if found else None
 
     def list(self) -> list[Insight]:
         """Return every insight, sorted by taxonomy then condition."""
-        got = self.collection.get(include=["metadatas"])
-        return sorted((self._record(m) for m in got["metadatas"]),
+        return sorted((self._record(m) for m in self.library.records(INSIGHTS)),
                       key=lambda i: (i.taxonomy, i.condition))
 
     def count(self) -> int:
-        return self.collection.count()
+        return self.library.record_count(INSIGHTS)
 
     def search(self, text: str, k: int = 5,
                filters: dict[str, Any] | None = None) -> list[tuple[Insight, float]]:
         """Return up to k insights nearest to `text`, with cosine distances."""
-        if k <= 0 or self.collection.count() == 0:
+        if k <= 0 or self.count() == 0:
             return []
-        got = self.collection.query(query_embeddings=[self.library.embed(text)],
-                                    n_results=min(k, self.collection.count()),
-                                    where=where_clause(filters or {}),
-                                    include=["metadatas", "distances"])
-        return [(self._record(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0],
-                                                     strict=True)]
+        found = self.library.nearest(INSIGHTS, self.library.embed(text), k, filters)
+        return [(self._record(m), d) for m, d in found]
 
     def update_counters(self, insight_id: str, task: str | None = None,
                         **increments: int) -> None:

@@ -89,18 +89,22 @@ def unreadable_vectors(library: Any) -> list[str]:
     return [name for name in names if name not in readable]
 
 
-def _verified_vectors(library: Any) -> list[str]:
-    """Probe the vectors unless they were read back whole at this very generation."""
+def _verified_vectors(library: Any) -> tuple[list[str], tuple[str, str] | None]:
+    """Probe the vectors unless they were read back whole at this very generation; return
+    the torn collections and the library's stamps before and after the probe (a write)."""
+    from agentlib.library.snapshot import library_stamp
+
     conn = library.conn
     if conn.server or (conn.vectors_verified and conn.vectors_verified == conn.generation()):
-        return []
+        return [], None
     if conn.read_only:  # a private copy: nobody else writes it
-        return unreadable_vectors(library)
-    with conn.write():
+        return unreadable_vectors(library), None
+    with conn.write(snapshot=False):  # the snapshot would read vectors that may be torn
+        before = library_stamp(conn.path)
         torn = unreadable_vectors(library)
     if not torn:
         conn.vectors_verified = conn.generation()
-    return torn
+    return torn, (before, library_stamp(conn.path))
 
 
 def _module_problems(record_id: str, meta: dict) -> tuple[Module | None, list[str]]:
@@ -157,7 +161,7 @@ def check(library: Any, run_tests: bool = False, repair: bool = False) -> list[s
     with `repair`, first remove or finish what killed processes left (`leftovers`)."""
     problems: list[str] = leftovers(library, repair)
     dimension = int(getattr(library.embedder, "dimension", 0) or 0)
-    torn = _verified_vectors(library)
+    torn, probed = _verified_vectors(library)
     if torn:
         return problems + [f"{name}: the vector index cannot be read back whole (torn index "
                            "files?); run `agentlib lib reindex` to rebuild it" for name in torn]
@@ -199,6 +203,9 @@ def check(library: Any, run_tests: bool = False, repair: bool = False) -> list[s
                 json.loads(meta["merged_from"])
             except (TypeError, ValueError):
                 problems.append(f"insight {record_id}: unreadable merged_from")
+    from agentlib.library.snapshot import snapshot_problems
+
+    problems += snapshot_problems(library, repair, probed)
     if run_tests and not problems:
         problems += _failing_tests(library, list(active.values()))
     return problems

@@ -7,6 +7,8 @@ from pathlib import Path
 
 from agentlib.errors import StoreError, UsageError
 
+GENERATION_FILE = ".agentlib.generation"
+WRITING_MARKER = ".agentlib.writing"
 LOW_SPACE_BYTES = 1 << 20
 """Below this much free space a library whose client cannot open counts as on a full disk."""
 
@@ -36,3 +38,17 @@ def low_space(path: Path) -> bool:
     except OSError:
         return False
     return st.f_bavail * st.f_frsize < LOW_SPACE_BYTES
+
+
+def generation_token(path: Path) -> str:
+    """A token that changes with every write of the library at `path` ('' before the first).
+
+    Every write replaces the generation file (or, on a full disk, touches it), so its inode,
+    mtime and size identify the library's latest write; a stat is cheap enough to do before
+    every search.
+    """
+    try:
+        st = os.stat(path / GENERATION_FILE)
+    except FileNotFoundError:
+        return ""
+    return f"{st.st_ino}:{st.st_mtime_ns}:{st.st_size}"

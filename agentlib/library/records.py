@@ -70,6 +70,12 @@ def read_records(conn: "Connection", name: str) -> tuple[list[str], list[dict], 
     return ids, [records[i] for i in ids], documents
 
 
+def matches(record: dict[str, Any], where: dict[str, Any] | None) -> bool:
+    """Whether a metadata record meets `where_clause`'s conditions, read in memory."""
+    return all(record.get(key) in value if isinstance(value, list) else record.get(key) == value
+               for key, value in (where or {}).items())
+
+
 def fetch_all(collection, include: list[str], where: dict[str, Any] | None = None,
               page: int = 5000) -> dict[str, list]:
     """`collection.get` in pages (one big get fails past SQLite's variable limit)."""
@@ -87,8 +93,10 @@ def fetch_all(collection, include: list[str], where: dict[str, Any] | None = Non
 
 
 def where_clause(filters: dict[str, Any]) -> dict[str, Any] | None:
-    """Chroma's `where` for equality conditions on metadata fields (None: no condition)."""
-    clauses = [{key: value} for key, value in filters.items()]
+    """Chroma's `where` for equality conditions on metadata fields (a list value: one of
+    them; None: no condition)."""
+    clauses = [{key: {"$in": value} if isinstance(value, list) else value}
+               for key, value in filters.items()]
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}

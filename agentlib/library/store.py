@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import atexit
 import logging
+import threading
 import weakref
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from agentlib.code import module_closure, program_source
 from agentlib.errors import StoreError
-from agentlib.library import claims
-from agentlib.library.chroma import INSIGHTS, MODULES, connect
+from agentlib.library.chroma import INSIGHTS, MODULES, connect, is_server
 from agentlib.library.counters import PendingCounters, checked
-from agentlib.library.exact import EXACT_MAX_RECORDS, ExactIndex
-from agentlib.library.records import fetch_all, from_metadata, to_metadata, where_clause
+from agentlib.library.exact import ExactIndex
+from agentlib.library.location import check_directory, check_location
+from agentlib.library.reads import LibraryReads
+from agentlib.library.records import to_metadata
 from agentlib.library.remote import Patience
+from agentlib.library.snapshot import SnapshotReader
 from agentlib.library.writes import Check, Committed
 from agentlib.model import Module
 
@@ -35,24 +38,34 @@ def close_all() -> None:
 REINDEX_HINT = "run `agentlib lib reindex` to re-embed the library with the configured embedder"
 
 
-class Library:
+class Library(LibraryReads):
     """Modules and insights with their tests and embeddings; every write is all or nothing.
 
     Each write is one Chroma call (one SQLite transaction); embedded, it holds the library's
     write lock only for that call (verification and embedding happen before, see
     `agentlib.library.writes`), so a crash leaves a record stored whole or not at all and
-    processes never interleave. `patience` says how long to wait for the lock and through a
-    server's outage. `on_commit` are called under the write lock after each write (e.g. to
-    write a read snapshot beside the library). Call `close` when done.
+    processes never interleave. Embedded, each write also writes a read snapshot beside the
+    library, and reads come from it while it is current (`agentlib.library.snapshot`):
+    Chroma is opened only when it is not, or to write. `patience` says how long to wait for
+    the lock and through a server's outage. `on_commit` are called under the write lock
+    after each write. Call `close` when done.
     """
 
     def __init__(self, location: str, embedder: Any, *, check_embedder: bool = True,
                  create: bool = True, patience: Patience | None = None) -> None:
         from agentlib.library.insights import InsightStore
 
+        check_location(location)
         self.location = location
         self.embedder = embedder
-        self.conn = connect(location, patience, create=create)
+        self.server = is_server(location)
+        self.path: Path | None = None if self.server else Path(location).expanduser().resolve()
+        """The library's directory (None: a Chroma server)."""
+        if self.path is not None:
+            check_directory(self.path, location, create)
+        self._open_with = (patience, create, check_embedder)
+        self._conn: Any = None
+        self._open_lock = threading.Lock()
         self._closed = False
         self.pending = PendingCounters()
         self.on_commit: list[Callable[["Library"], None]] = []
@@ -61,28 +74,44 @@ class Library:
                                     "dimension": int(getattr(embedder, "dimension", 0) or 0)}
         self._exact: ExactIndex | None = None
         self._patches: list[tuple[list[Module], list | None]] | None = None
+        self._patch_base: tuple[ExactIndex | None, int] = (None, 0)
         self._at_exit = False
-        try:
-            self.conn.refresh()
-            self.conn.recovery = self._recover_vectors
-            for collection in (self.modules, self.conn.collection(
-                    INSIGHTS, self.collection_metadata)) if check_embedder else ():
-                self._check_embedder(collection)
-            self.insights = InsightStore(self)
-        except BaseException:
-            self.conn.release()
-            raise
-        try:
-            self.conn.recover_if_interrupted()
-        except StoreError as exc:  # e.g. a full disk: reading goes on, the next write repairs
-            log.warning("a write to %s was interrupted and cannot be repaired now: %s",
-                        self.location, exc)
+        self.snapshots = SnapshotReader(self.path) if self.path is not None and check_embedder \
+            else None
+        self.insights = InsightStore(self)
+        if self.snapshot() is None or not (self.path / "chroma.sqlite3").is_file():
+            self.conn  # noqa: B018 - nothing to read without Chroma: open it now, errors and all
         _OPEN.add(self)
 
     @property
-    def modules(self):
-        """The Chroma collection of modules."""
-        return self.conn.collection(MODULES, self.collection_metadata)
+    def conn(self):
+        """The Chroma connection (`agentlib.library.chroma.Connection`), opened on first use."""
+        if self._conn is None:
+            with self._open_lock:
+                if self._conn is None:
+                    self._open()
+        return self._conn
+
+    def _open(self) -> None:
+        if self._closed:
+            raise StoreError(f"the library at {self.location} was closed")
+        patience, create, check_embedder = self._open_with
+        conn = connect(self.location, patience, create=create)
+        try:
+            conn.refresh()
+            conn.recovery = self._recover_vectors
+            for name in (MODULES, INSIGHTS) if check_embedder else ():
+                self._check_embedder(conn.collection(name, self.collection_metadata))
+        except BaseException:
+            conn.release()
+            raise
+        conn.after_commit = self._committed
+        self._conn = conn
+        try:
+            conn.recover_if_interrupted()
+        except StoreError as exc:  # e.g. a full disk: reading goes on, the next write repairs
+            log.warning("a write to %s was interrupted and cannot be repaired now: %s",
+                        self.location, exc)
 
     def _check_embedder(self, collection) -> None:
         stored = collection.metadata or {}
@@ -92,9 +121,6 @@ class Library:
                 f"{stored.get('embedder')} ({stored.get('embedder_fingerprint')}), not "
                 f"{self.embedder.name} ({self.embedder.fingerprint}); vectors of two models "
                 f"cannot be compared: {REINDEX_HINT}")
-
-    def embed(self, text: str) -> list[float]:
-        return list(self.embedder.embed([text])[0])
 
     def close(self) -> None:
         """Write pending counters and let go of the Chroma client (files, sockets)."""
@@ -107,7 +133,10 @@ class Library:
             _OPEN.discard(self)
             if self._at_exit:
                 atexit.unregister(self._flush_at_exit)
-            self.conn.release()
+            if self._conn is not None:
+                if self._conn.after_commit == self._committed:
+                    self._conn.after_commit = None
+                self._conn.release()
 
     def __enter__(self) -> "Library":
         return self
@@ -121,122 +150,6 @@ class Library:
         except Exception as exc:  # noqa: BLE001 - at exit, a counter is not worth a traceback
             log.warning(
                 "usage counters of %s not written: %s", self.location, exc)
-
-    # ------------------------------------------------------------------ reads
-
-    def stored(self, module_id: str) -> Module | None:
-        """The record of `module_id` as stored (without this process's pending counters)."""
-        got = self.modules.get(ids=[module_id], include=["metadatas"])
-        return from_metadata(got["metadatas"][0]) if got["ids"] else None
-
-    def _record(self, meta: dict[str, Any]) -> Module:
-        return self.pending.view("modules", from_metadata(meta))
-
-    def get_by_id(self, module_id: str) -> Module | None:
-        module = self.stored(module_id)
-        return None if module is None else self.pending.view("modules", module)
-
-    def get(self, name: str) -> Module | None:
-        """Return the active module called `name`, if any (the newest, should a server
-        briefly show two)."""
-        got = self.modules.get(where={"$and": [{"name": name}, {"status": "active"}]},
-                               include=["metadatas"])
-        found = [self._record(m) for m in got["metadatas"]]
-        return max(found, key=lambda m: m.version) if found else None
-
-    def head(self, name: str) -> "claims.Head":
-        """Where `name` stands: its latest claimed slot (servers) and its active module."""
-        if self.conn.server:
-            return claims.head(self, name)
-        return claims.Head(0, self.get(name))
-
-    def list(self, status: str | None = "active") -> list[Module]:
-        """Return modules with `status` (None: every status), sorted by name then version."""
-        where = {"status": status} if status else None
-        got = fetch_all(self.modules, ["metadatas"], where)
-        return sorted((self._record(m) for m in got["metadatas"]),
-                      key=lambda m: (m.name, m.version))
-
-    def history(self, name: str) -> list[Module]:
-        """Return every version of `name` (active, superseded or pruned), oldest first."""
-        got = self.modules.get(where={"name": name}, include=["metadatas"])
-        return sorted((self._record(m) for m in got["metadatas"]),
-                      key=lambda m: (m.version, m.created_at))
-
-    def count(self) -> int:
-        return self.modules.count()
-
-    def dependents(self, name: str) -> list[str]:
-        """Return the active modules that need `name`, directly or through others."""
-        users: dict[str, list[str]] = {}
-        for module in self.list():
-            for dep in module.dependencies:
-                users.setdefault(dep, []).append(module.name)
-        found: list[str] = []
-        todo = [name]
-        while todo:
-            for user in users.get(todo.pop(), []):
-                if user not in found and user != name:
-                    found.append(user)
-                    todo.append(user)
-        return sorted(found)
-
-    def search(self, text: str, k: int = 5,
-               filters: dict[str, Any] | None = None) -> list[tuple[Module, float]]:
-        """Return up to k active modules nearest to `text`, with cosine distances.
-
-        `filters` are equality conditions on Module fields, e.g. {"backend": "local"};
-        {"status": "superseded"} searches old versions instead of active ones.
-        """
-        if k <= 0 or self.modules.count() == 0:
-            return []
-        return self.search_vector(self.embed(text), k, filters)
-
-    def search_vector(self, vector: list[float], k: int = 5,
-                      filters: dict[str, Any] | None = None) -> list[tuple[Module, float]]:
-        """Like `search`, for a vector already embedded."""
-        where = {"status": "active", **(filters or {})}
-        exact = self._exact_index()
-        if exact is not None:
-            return [(self._record(m), d) for m, d in exact.search(vector, k, where)]
-        got = self.modules.query(query_embeddings=[vector], n_results=k, where=where_clause(where),
-                                 include=["metadatas", "distances"])
-        return [(self._record(m), d) for m, d in zip(got["metadatas"][0], got["distances"][0],
-                                                     strict=True)]
-
-    def _exact_index(self) -> ExactIndex | None:
-        """The in-memory exact index while the library is small (embedded mode only)."""
-        if self.conn.server:
-            return None
-        generation = self.conn.generation()
-        if self._exact is not None and self._exact.generation == generation and \
-                (generation or self.conn.read_only):
-            return self._exact
-        self._exact = None
-        if self.modules.count() > EXACT_MAX_RECORDS:
-            return None
-        self._exact = ExactIndex.load(self.modules, generation)
-        return self._exact
-
-    def forget_index(self) -> None:
-        """Drop the in-memory search index (the next search reloads it)."""
-        self._exact = None
-
-    def program_for(self, module: Module) -> str:
-        """Return self-contained source: dependencies in topological order, then the module."""
-        return program_source(module_closure(module, self.get))
-
-    def active_names(self, names: set[str]) -> set[str]:
-        """Return those of `names` that name an active module (one query)."""
-        return {m.name for m in self.active_modules(names)}
-
-    def active_modules(self, names: set[str]) -> list[Module]:
-        """Return the active modules among `names` (one query)."""
-        if not names:
-            return []
-        got = self.modules.get(where={"$and": [{"name": {"$in": sorted(names)}},
-                                               {"status": "active"}]}, include=["metadatas"])
-        return [self._record(meta) for meta in got["metadatas"]]
 
     # ------------------------------------------------------------------ writes
 
@@ -293,24 +206,47 @@ class Library:
 
     @contextmanager
     def _patching(self) -> Iterator[None]:
+        conn = self.conn
         cache = self._exact if self._exact is not None and \
-            self._exact.generation == self.conn.generation() else None
-        reopens = self.conn.reopens
+            self._exact.generation == conn.generation() else None
+        self._patch_base = (cache, conn.reopens)
         self._patches = []
+        hook, conn.after_commit = conn.after_commit, self._committed
         try:
-            with self.conn.write():
+            with conn.write():
                 yield
                 wrote = bool(self._patches)
-                for hook in self.on_commit if wrote else ():
-                    hook(self)
-            patches = [([to_metadata(m) for m in mods], vectors)
-                       for mods, vectors in self._patches]
-            if cache is not None and self.conn.reopens == reopens and cache.apply(patches):
-                cache.generation = self.conn.generation()
-            else:
-                self._exact = None
+                for hook_of_commit in self.on_commit if wrote else ():
+                    hook_of_commit(self)
         finally:
-            self._patches = None
+            conn.after_commit = hook
+            self._patches, self._patch_base = None, (None, 0)
+
+    def _committed(self) -> None:
+        """After each write, under the lock, once the generation moved: patch the in-memory
+        index with what this write changed (or drop it), then write the read snapshot."""
+        from agentlib.library.snapshot import write_snapshot
+
+        generation = self.conn.generation()
+        cache, reopens = self._patch_base
+        patches = [([to_metadata(m) for m in mods], vectors)
+                   for mods, vectors in self._patches or []]
+        if self._patches is not None and cache is not None and \
+                self.conn.reopens == reopens and cache.apply(patches):
+            cache.generation = generation
+            self._exact = cache
+        else:
+            self._exact = None
+        self._patch_base = (None, 0)
+        try:
+            written = write_snapshot(self, self._exact)
+        except Exception as exc:  # noqa: BLE001 - the write stands; a stale snapshot is unread
+            log.warning("the read snapshot of %s was not written (reads open Chroma until "
+                        "the next write): %s: %s", self.location, type(exc).__name__, exc)
+            written = None
+        if written is not None:  # the records as Chroma returns them, to their last digit
+            self._exact = written.collections[MODULES].index(generation)
+        self.snapshot_written(written)
 
     def patched(self, modules: list[Module], vectors: list | None) -> None:
         """Note records just written, for the in-memory index and the `on_commit` hooks."""
