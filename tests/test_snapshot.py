@@ -262,3 +262,32 @@ def test_a_server_library_has_no_snapshot(chroma_server, tmp_path, embedder):
     assert [m.name for m, _ in library.search("twice", 1)] == ["double"]
     assert library.check() == []
     assert not list(tmp_path.rglob(SNAPSHOT_FILE))
+
+
+WRITER = ("import sys\n"
+          "from agentlib.library import snapshot\n"
+          "from agentlib.library.embed import MiniLMEmbedder\n"
+          "from agentlib.library.store import Library\n"
+          "if sys.argv[2] == 'no-snapshot':  # a writer whose snapshot does not get written\n"
+          "    snapshot.save = lambda *args: None\n"
+          "with Library(sys.argv[1], MiniLMEmbedder()) as library:\n"
+          "    library.remove(sys.argv[3])\n")
+
+
+@pytest.mark.parametrize("writes_snapshot", [True, False])
+def test_a_reader_sees_another_process_s_write_at_once(tmp_path, embedder, writes_snapshot):
+    import subprocess
+    import sys
+
+    path = tmp_path / "store"
+    _filled(path, embedder).close()
+    reader = Library(str(path), embedder)
+    assert reader.get("square") is not None and reader.search("square a number", 1)
+    assert reader._conn is None  # the snapshot is loaded, and its index built
+    done = subprocess.run([sys.executable, "-c", WRITER, str(path),
+                           "snapshot" if writes_snapshot else "no-snapshot", "square"],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert reader.get("square") is None
+    assert "square" not in [m.name for m, _ in reader.search("square a number", 5)]
+    assert (reader._conn is None) == writes_snapshot

@@ -134,8 +134,9 @@ class Library(LibraryReads):
             if self._at_exit:
                 atexit.unregister(self._flush_at_exit)
             if self._conn is not None:
-                if self._conn.after_commit == self._committed:
-                    self._conn.after_commit = None
+                if self._conn.after_commit == self._committed:  # to another user, if any
+                    self._conn.after_commit = next((other._committed for other in _OPEN
+                                                    if other._conn is self._conn), None)
                 self._conn.release()
 
     def __enter__(self) -> "Library":
