@@ -162,8 +162,8 @@ def _trusted_over_tests(best: Group, judged: list[Judged], samples: list[Attempt
                         tests: list[TestCase]) -> list[TestCase]:
     """The proposed tests restated with the best group's answers, when that group is trusted
     over them: no candidate passes any, and the group returns at least two different values
-    over the inputs (not None everywhere: a forgotten return). Empty otherwise, and when no proposed call returns
-    a literal from it."""
+    over the inputs (not None everywhere: a forgotten return). Empty otherwise, and when no
+    proposed call returns a literal from it."""
     if best.score:
         return []
     outputs = next(j.outputs for j in judged if j.number == best.members[0])
