@@ -180,7 +180,8 @@ def test_no_candidate_passing_any_proposed_test_keeps_the_tests_and_repairs(tmp_
         Task(prompt=PROMPT, tests=[], id="t"))
     assert result.status == "failed" and not result.program.count("sum(xs)")
     select = next(s for s in result.trace if s.node == "select")
-    assert "no candidate passes a proposed test: the tests are kept" in select.detail
+    assert "the best returns one and the same on every input" in select.detail
+    assert "the tests are kept" in select.detail
     validate = next(s for s in result.trace if s.node == "validate")
     assert validate.decision == "failed" and "0/4" in validate.detail  # judged by all four
 
@@ -235,3 +236,59 @@ def test_restated_tests_keep_only_equalities_on_a_call_that_returns_a_literal():
              TestCase("assert f(3) == [0]", origin="given")]  # not proposed
     assert [t.source for t in restate_tests(program, tests)] == ["assert f(1) == [1, 1]"]
     assert all(t.origin == "proposed" for t in restate_tests(program, tests))
+
+
+def test_a_lone_candidate_is_trusted_over_proposed_tests_that_every_candidate_fails(
+        tmp_path, builtin_pm):
+    """Every proposed test is wrong and no two candidates agree: the tests are restated with
+    what the earliest drawn (the greedy answer) returns, rather than repaired toward; the
+    module is unconfirmed and the warning says no two agreed."""
+    wrong = "```python\nassert sum_list([1, 2, 3]) == 7\nassert sum_list([]) == 1\n```"
+    double = "```python\ndef sum_list(xs):\n    return 2 * sum(xs)\n```"
+    llm = ScriptedLLM(wrong, [RIGHT, WRONG, double])
+    agent = _agent(tmp_path, builtin_pm, llm)
+    result = agent.solve(Task(prompt=PROMPT, tests=[], id="t1"))
+    assert result.status == "solved" and result.llm_calls == 4  # no repair
+    assert "return sum(xs)\n" in result.program
+    select = next(s for s in result.trace if s.node == "select")
+    assert "no two of the 3 usable candidates agree; sample 1 is the earliest" in select.detail
+    assert any("taken for the mistake" in w and "sample 1 of 3" in w for w in result.warnings)
+    module = agent.library.get("sum_list")
+    assert module.tests == ["assert sum_list([1, 2, 3]) == 6", "assert sum_list([]) == 0"]
+    assert module.verification["status"] == "unconfirmed"
+
+
+MONTHS = ("```python\nassert has_30_days(4) == True\nassert has_30_days(6) == True\n"
+          "assert has_30_days(9) == True\nassert has_30_days(1) == False\n```")
+MONTH_TABLE = "```python\ndef has_30_days(month):\n    return month in (4, 6, 9, 11)\n```"
+
+
+def test_a_candidate_written_without_the_tests_is_not_rejected_as_special_casing_them(
+        tmp_path, builtin_pm):
+    """A month table checked by proposed tests that use three of its months: the static check
+    reads it as special-casing, but the candidates never saw those tests (they are written
+    from the text alone), so the finding is a warning and the module is stored."""
+    llm = ScriptedLLM(MONTHS, [MONTH_TABLE] * 3)
+    agent = _agent(tmp_path, builtin_pm, llm)
+    result = agent.solve(Task(prompt="Tell whether a month (1-12) has 30 days: "
+                                     "`has_30_days(month)`.", tests=[], id="m"))
+    assert result.status == "solved" and result.llm_calls == 4
+    validate = next(s for s in result.trace if s.node == "validate")
+    assert validate.decision == "passed"
+    module = agent.library.get("has_30_days")
+    assert any(w.startswith("written without the tests in view") and "literally" in w
+               for w in module.verification["warnings"])
+
+
+def test_only_first_candidates_and_plain_retries_of_proposed_tests_are_written_blind():
+    from agentlib.agent.validate import written_blind
+    from agentlib.model import Attempt
+
+    proposed_state = {"task": Task(prompt=PROMPT, tests=[Case("assert f(1) == 1",
+                                                              origin="proposed")])}
+    given_state = {"task": Task.from_asserts(PROMPT, ["assert f(1) == 1"])}
+    for kind, blind in [("generate", True), ("retry", True), ("repair", False),
+                        ("restart", False), ("counterexample", False)]:
+        attempt = Attempt(kind=kind)
+        assert written_blind(proposed_state, attempt) is blind
+        assert written_blind(given_state, attempt) is False

@@ -6,10 +6,12 @@ that return the same on every input, and scores a group by its size times the nu
 proposed tests its members pass. The best group's first candidate goes on to `validate`, with
 the task's tests narrowed to the proposed tests that group passes: a proposed test that the
 agreeing candidates fail is taken for the mistake, not the candidates. When no candidate passes
-any proposed test but at least `AGREEING` candidates (written from the text alone) return the
-same on every input, the tests are taken for the mistake: they are restated with what those
-candidates return (still `proposed`, so the module is stored unconfirmed, with a warning).
-Otherwise the tests are kept and the usual repairs follow.
+any proposed test, the tests are taken for the mistake too: they are restated with what the
+best group returns (still `proposed`, so the module is stored unconfirmed, with a warning),
+unless it returns one and the same on every input (a forgotten return) or no proposed call
+returns a value from it (a call the candidates cannot take). Only then are the tests kept and
+the usual repairs follow: on the examples development set, repairs toward proposed tests that
+no candidate passed ended with a program passing the hidden tests on none of 7 tasks.
 """
 
 from __future__ import annotations
@@ -37,10 +39,6 @@ from agentlib.verify.domain import generate_inputs
 from agentlib.verify.observe import observe
 from agentlib.verify.probe import PROBE_SOURCE, calls_for, outcomes, probe_case, read_outcome
 
-AGREEING = 2
-"""Distinct candidates that must return the same on every input before they are trusted over
-proposed tests that every candidate fails, and then only when they do not return one and the
-same value on every test (below that, the tests are kept and repairs follow)."""
 GENERATED = 20
 """In-domain inputs generated from the proposed tests' own, to tell the candidates apart."""
 TIMEOUT_S = 2.0
@@ -160,18 +158,26 @@ def _returns(program: str, tests: list[TestCase]) -> list[tuple[str, str]]:
             if out.kind == "value" and out.complete]
 
 
-def _trusted_over_tests(best: Group, samples: list[Attempt],
+def _trusted_over_tests(best: Group, judged: list[Judged], samples: list[Attempt],
                         tests: list[TestCase]) -> list[TestCase]:
     """The proposed tests restated with the best group's answers, when that group is trusted
-    over them: no candidate passes any, at least `AGREEING` different programs agree, and
-    they do not give one answer to every call (None everywhere: a forgotten return). Empty
-    otherwise."""
-    if best.score or len({samples[n - 1].program for n in best.members}) < AGREEING:
+    over them: no candidate passes any, and the group returns at least two different values
+    over the inputs (not None everywhere: a forgotten return). Empty otherwise, and when no
+    proposed call returns a literal from it."""
+    if best.score:
         return []
-    returns = _returns(samples[best.members[0] - 1].program, tests)
-    if len({value for _, value in returns}) < 2:
+    outputs = next(j.outputs for j in judged if j.number == best.members[0])
+    if len({out for out in outputs if out[0] == "value"}) < 2:
         return []
-    return _as_tests(returns)
+    return _as_tests(_returns(samples[best.members[0] - 1].program, tests))
+
+
+def _agreeing(group: Group, judged: list[Judged]) -> str:
+    """How much agreement backs the group, in words."""
+    if len(group.members) == 1:
+        return (f"no two of the {len(judged)} usable candidates agree; sample "
+                f"{group.members[0]} is the earliest drawn")
+    return f"{len(group.members)} agree on every input"
 
 
 def _members(group: Group) -> str:
@@ -197,18 +203,20 @@ def select(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
         decision = f"sample {chosen} of {len(samples)}"
         detail = "; ".join(f"{_members(g)}: pass {len(g.passed)}/{len(tests)} proposed, "
                            f"score {g.score}" for g in ranked)
-        restated = _trusted_over_tests(best, samples, tests)
+        restated = _trusted_over_tests(best, judged, samples, tests)
         if restated:
             update["task"] = dataclasses.replace(task, tests=restated)
             said = "; ".join(t.source for t in restated)
-            detail += (f"; no candidate passes a proposed test, and {len(best.members)} agree "
-                       f"on every input: the tests now hold what they return: {said}")
+            agree = _agreeing(best, judged)
+            detail += (f"; no candidate passes a proposed test, and {agree}: the tests now "
+                       f"hold what {_members(best)} return(s): {said}")
             update["warnings"] = [
-                f"no candidate passed a proposed test, and {len(best.members)} of "
-                f"{len(samples)} independent candidates agree on every input: the proposed "
-                f"tests were taken for the mistake and now hold what they return: {said}"]
+                f"no candidate passed a proposed test ({agree}): the proposed tests were "
+                f"taken for the mistake and now hold what {_members(best)} of "
+                f"{len(samples)} return(s): {said}"]
         elif best.score == 0:
-            detail += "; no candidate passes a proposed test: the tests are kept"
+            detail += ("; no candidate passes a proposed test, and the best returns one and "
+                       "the same on every input or no value on their calls: the tests are kept")
         else:
             dropped = [t.source for i, t in enumerate(tests) if i not in best.passed]
             if dropped:

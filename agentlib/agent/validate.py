@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentlib.agent import prompts
 from agentlib.agent.context import SolveContext
-from agentlib.agent.state import SolveState
+from agentlib.agent.state import SolveState, proposed
 from agentlib.model import Attempt, Rejection
 from agentlib.sandbox import run as run_sandbox
 from agentlib.verify.checks import SPECIAL_CASES
@@ -17,13 +17,26 @@ KEPT_OWN_COPIES = ("kept the model's own copies of library functions (the librar
                    "pass)")
 KEPT_EARLIER = ("the counterexample repair did not pass its tests and checks: kept the "
                 "candidate that did")
+WRITTEN_BLIND = ("written without the tests in view, so it cannot have special-cased them "
+                 "(taken as a warning): ")
+TEST_BLIND_KINDS = ("generate", "retry")
+"""Attempts whose prompt does not show the tests when the model proposed them
+(`requests.task_prompt`): the first candidates (`agreement.sample`) and the plain retry."""
+
+
+def written_blind(state: SolveState, attempt: Attempt) -> bool:
+    """The attempt was written from the text alone: the tests were proposed, and its prompt
+    did not show them. Returning a test's expected value on its input is then the task's
+    answer, not special-casing (a month table checked by proposed tests that use its months)."""
+    return proposed(state) and attempt.kind in TEST_BLIND_KINDS
 
 
 def judge(ctx: SolveContext, state: SolveState, attempt: Attempt) -> None:
     """Run `attempt`'s program against the task's tests; when it passes, run every check.
 
     Sets the attempt's verdict, its checks (with their warnings) and, when a check rejected
-    it, its rejection: `special_cased` for the static check, `validator` for a plugin's.
+    it, its rejection: `special_cased` for the static check, `validator` for a plugin's. A
+    candidate `written_blind` is not rejected as special-casing: that finding is a warning.
     """
     task = state["task"]
     attempt.verdict = run_sandbox(attempt.program, task.tests, ctx.limits)
@@ -31,6 +44,11 @@ def judge(ctx: SolveContext, state: SolveState, attempt: Attempt) -> None:
         return
     attempt.checks = ctx.runtime.checks(attempt.candidate, attempt.program,
                                         state["entry_point"], task.tests, task.prompt)
+    if written_blind(state, attempt):
+        attempt.checks = [dataclasses.replace(c, reject=None,
+                                              warnings=(*c.warnings, WRITTEN_BLIND + c.reject))
+                          if c.rejected and c.name == SPECIAL_CASES else c
+                          for c in attempt.checks]
     static = [c for c in attempt.checks if c.rejected and c.name == SPECIAL_CASES]
     others = [c for c in attempt.checks if c.rejected and c.name != SPECIAL_CASES]
     if static:
