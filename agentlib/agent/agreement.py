@@ -10,8 +10,10 @@ any proposed test, the tests are taken for the mistake too: they are restated wi
 best group returns (still `proposed`, so the module is stored unconfirmed, with a warning),
 unless it returns one and the same on every input (a forgotten return) or no proposed call
 returns a value from it (a call the candidates cannot take). Only then are the tests kept and
-the usual repairs follow: on the examples development set, repairs toward proposed tests that
-no candidate passed ended with a program passing the hidden tests on none of 7 tasks.
+the usual repairs follow. On the examples development set (`no-examples.jsonl`), the 7 tasks
+where no candidate passed a proposed test all ended without a program that passes the hidden
+tests, 6 of them after repairs toward those tests, though the first candidate of 3 of them
+passed the hidden tests.
 """
 
 from __future__ import annotations
