@@ -53,6 +53,18 @@ SIMILAR = Task.from_asserts(
     id="similar")
 
 
+ADD_SOURCE = "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n    return a + b\n"
+
+
+def add_module() -> Module:
+    """The module that solves `ADD` (and `ADD_REPHRASED`), as stored after solving it."""
+    from agentlib.code import docstring, module_id, signature
+
+    return Module(id=module_id(ADD_SOURCE), name="add", source=ADD_SOURCE,
+                  signature=signature(ADD_SOURCE, "add"), docstring=docstring(ADD_SOURCE, "add"),
+                  tests=[t.source for t in ADD.tests], task_prompt=ADD.prompt, task_id="add")
+
+
 def is_prime_module() -> Module:
     from agentlib.code import docstring, module_id, signature
 

@@ -18,12 +18,9 @@ from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 
 from agentlib.agent import Agent
 from agentlib.agent.batch import ALLOWED_TYPES
-from agentlib.code import docstring, module_id, signature
 from agentlib.config import Settings
 from agentlib.library.store import Library
-from agentlib.model import Insight, Module
-
-ADD = "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n    return a + b\n"
+from agentlib.model import Insight
 
 
 def _timeless(value):
@@ -38,10 +35,7 @@ def _timeless(value):
 
 def _library(path, embedder) -> Library:
     library = Library(str(path), embedder)
-    library.add(Module(id=module_id(ADD), name="add", source=ADD, signature=signature(ADD, "add"),
-                       docstring=docstring(ADD, "add"),
-                       tests=[t.source for t in scenarios.ADD.tests],
-                       task_prompt=scenarios.ADD.prompt, task_id="add"))
+    library.add(scenarios.add_module())
     library.insights.add(Insight(id="", taxonomy="arithmetic/sums",
                                  condition="the task returns the total of two numbers",
                                  explanation="add the two arguments; no rounding"))

@@ -16,12 +16,8 @@ import sys
 
 import scenarios
 
-from agentlib.code import docstring, module_id, signature
 from agentlib.library.snapshot import SNAPSHOT_FILE
 from agentlib.library.store import Library
-from agentlib.model import Module
-
-ADD = "def add(a, b):\n    \"\"\"Return the sum of a and b.\"\"\"\n    return a + b\n"
 
 COMMAND = ("import sys, json, runpy\n"
            "sys.argv = ['agentlib', *json.loads(sys.argv[1])]\n"
@@ -47,10 +43,7 @@ SOLVE = ("import sys, json\n"
 
 def _library(path, embedder) -> None:
     library = Library(str(path), embedder)
-    library.add(Module(id=module_id(ADD), name="add", source=ADD, signature=signature(ADD, "add"),
-                       docstring=docstring(ADD, "add"),
-                       tests=[t.source for t in scenarios.ADD.tests],
-                       task_prompt=scenarios.ADD.prompt, task_id="add"))
+    library.add(scenarios.add_module())
     library.close()
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from agentlib.library.records import fetch_all, matches
+
 # Measured by `agentlib bench store` on random 384-d vectors: Chroma's HNSW query costs
 # ~1-2 ms at 10k (a numpy scan: 0.1 ms) and at 100k reaches recall@5 0.97 only at ef=2000,
 # 19 ms, slower than the scan. So embedded libraries search exactly in memory: a float32 scan
@@ -14,10 +16,6 @@ import numpy as np
 EXACT_MAX_RECORDS = 1_000_000
 COARSE_MIN_RECORDS = 30_000
 RERANK = 64
-
-
-def _matches(meta: dict[str, Any], where: dict[str, Any]) -> bool:
-    return all(meta.get(key) == value for key, value in where.items())
 
 
 def unit_rows(vectors: Any, count: int) -> np.ndarray:
@@ -51,8 +49,6 @@ class ExactIndex:
 
     @classmethod
     def load(cls, collection, generation: str) -> "ExactIndex":
-        from agentlib.library.records import fetch_all
-
         got = fetch_all(collection, ["embeddings", "metadatas"])
         return cls(got["ids"], got["embeddings"] if len(got["ids"]) else [],
                    got["metadatas"], generation)
@@ -91,7 +87,7 @@ class ExactIndex:
         """Rows matching `where`; None when every row does."""
         key = tuple(sorted(where.items()))
         if key not in self._masks:
-            mask = np.fromiter((_matches(m, where) for m in self.metadatas),
+            mask = np.fromiter((matches(m, where) for m in self.metadatas),
                                dtype=bool, count=len(self.metadatas))
             self._masks[key] = None if mask.all() else mask
         return self._masks[key]
