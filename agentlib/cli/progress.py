@@ -72,7 +72,7 @@ class SolveProgress:
             self.activity = "storing" if attempts and attempts[-1].passed else "repairing"
         else:
             self.activity = AFTER.get(node, node)
-        self._refresh()
+        self._refresh(now=True)  # every step is drawn, however quickly the next one comes
 
     def on_token(self, piece: str) -> None:
         """Count one streamed piece of the model's answer."""
@@ -81,6 +81,6 @@ class SolveProgress:
             self.activity = "generating"
         self._refresh()
 
-    def _refresh(self) -> None:
+    def _refresh(self, now: bool = False) -> None:
         if self._progress is not None:
-            self._progress.update(self._bar, description=self.describe())
+            self._progress.update(self._bar, description=self.describe(), refresh=now)
