@@ -228,11 +228,14 @@ class _FailingUpsert:
 def test_a_failed_write_is_read_back_and_reported_as_what_happened(library, after, caplog):
     """An injected ENOSPC at the write call (the tmpfs test above shows a real full disk):
     a write that did not land raises 'nothing was stored' and leaves nothing; one that
-    landed before the error counts as stored, with a warning, never as a failure."""
+    landed before the error counts as stored, with a warning, never as a failure (its
+    timestamp read back one float off is still the one written)."""
     library.add(double())
     library.conn._collections["modules"] = _FailingUpsert(library.modules, after)
     if after:
-        stored = library.add(quadruple())
+        module = quadruple()
+        module.created_at = 1796288711.8575177  # Chroma reads it back as …75, the float before
+        stored = library.add(module)
         assert library.get("quadruple").id == stored.id
         assert "but the 1 record(s) were stored" in caplog.text
     else:

@@ -96,7 +96,7 @@ def guarded(library: Any, write: Callable[[], object], metas: list[dict],
 
 def _landed(library: Any, metas: list[dict], keys: list[str] | None) -> bool:
     from agentlib.library.chroma import MODULES
-    from agentlib.library.records import read_records
+    from agentlib.library.records import read_records, same_value
 
     conn = library.conn
     try:
@@ -109,5 +109,5 @@ def _landed(library: Any, metas: list[dict], keys: list[str] | None) -> bool:
             stored = dict(zip(ids, found, strict=True))
     except Exception:  # noqa: BLE001 - cannot tell: counts as not stored, and is reported
         return False
-    return all(m["id"] in stored and all(stored[m["id"]].get(k) == m[k]
+    return all(m["id"] in stored and all(same_value(stored[m["id"]].get(k), m[k])
                                          for k in (keys or m)) for m in metas)

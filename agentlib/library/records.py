@@ -4,6 +4,7 @@ a collection in pages, or without its vectors; equality filters in Chroma's `whe
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
@@ -68,6 +69,13 @@ def read_records(conn: "Connection", name: str) -> tuple[list[str], list[dict], 
     ids = list(records)
     documents = [records[i].pop("chroma:document", "") for i in ids]
     return ids, [records[i] for i in ids], documents
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether a stored metadata value is the one written: equal, or a float to its last
+    digit or two (Chroma's own JSON reading can return the nearest float but one)."""
+    return a == b or (isinstance(a, float) and isinstance(b, float)
+                      and math.isclose(a, b, rel_tol=1e-12))
 
 
 def matches(record: dict[str, Any], where: dict[str, Any] | None) -> bool:

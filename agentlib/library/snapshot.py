@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import zipfile
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ import numpy as np
 from agentlib.library.chroma import INSIGHTS, MODULES
 from agentlib.library.exact import ExactIndex, unit_rows
 from agentlib.library.location import GENERATION_FILE, WRITING_MARKER, generation_token
-from agentlib.library.records import fetch_all, matches
+from agentlib.library.records import fetch_all, matches, same_value
 
 log = logging.getLogger("agentlib.library")
 SNAPSHOT_FILE = ".agentlib.snapshot.npz"
@@ -218,9 +217,7 @@ def same_record(kept: dict[str, Any], truth: dict[str, Any]) -> bool:
     """Whether two metadata records agree (a float to its last digit or two)."""
     if kept.keys() != truth.keys():
         return False
-    return all(a == b or (isinstance(a, float) and isinstance(b, float)
-                          and math.isclose(a, b, rel_tol=1e-12))
-               for a, b in ((kept[key], truth[key]) for key in kept))
+    return all(same_value(kept[key], truth[key]) for key in kept)
 
 
 def differences(snapshot: Snapshot, actual: dict[str, Records]) -> list[str]:
