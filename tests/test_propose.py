@@ -292,3 +292,71 @@ def test_only_first_candidates_and_plain_retries_of_proposed_tests_are_written_b
         attempt = Attempt(kind=kind)
         assert written_blind(proposed_state, attempt) is blind
         assert written_blind(given_state, attempt) is False
+
+
+class ProposingTwice(ScriptedLLM):
+    """A scripted LLM whose proposals come in turn (the second asked with the signature)."""
+
+    def __init__(self, proposals: list[str], samples: list[str]) -> None:
+        super().__init__(proposals[0], samples)
+        self.proposals = list(proposals)
+
+    def complete(self, messages, **options):
+        if "test cases for" in messages[-1]["content"]:
+            self.proposal = self.proposals.pop(0)
+        return super().complete(messages, **options)
+
+
+INSERT_PROMPT = "Locate the left insertion point for a value in a sorted list: `left_insertion`."
+ONE_ARGUMENT = ("```python\nassert left_insertion([1, 2, 4, 5]) == 2\n"
+                "assert left_insertion([]) == 0\n```")
+INSERT = ("```python\nimport bisect\n\ndef left_insertion(a, x):\n"
+          "    return bisect.bisect_left(a, x)\n```")
+INSERT_LOOP = ("```python\ndef left_insertion(items, value):\n    for i, item in "
+               "enumerate(items):\n        if item >= value:\n            return i\n"
+               "    return len(items)\n```")
+
+
+def test_tests_that_no_candidate_can_be_called_with_are_proposed_again_with_the_signature(
+        tmp_path, builtin_pm):
+    """The proposed tests pass one argument where every candidate (written from the text
+    alone) takes two: the tests are proposed once more with the first candidate's signature
+    shown, and those that call it so replace them."""
+    again = ("```python\nassert left_insertion([1, 2, 4, 5], 3) == 2\n"
+             "assert left_insertion([1, 2, 4, 5], 6) == 4\nassert left_insertion([1, 2]) == 0\n```")
+    llm = ProposingTwice([ONE_ARGUMENT, again], [INSERT, INSERT_LOOP, INSERT])
+    agent = _agent(tmp_path, builtin_pm, llm)
+    result = agent.solve(Task(prompt=INSERT_PROMPT, tests=[], id="t1"))
+    assert result.status == "solved" and result.llm_calls == 5  # 2 proposals + 3 samples
+    assert "left_insertion(a, x)" in llm.asked[-1] and "test cases for" in llm.asked[-1]
+    nodes = [s.node for s in result.trace]
+    assert nodes[3:6] == ["sample", "propose", "select"]
+    assert result.trace[4].decision == "proposed again for left_insertion(a, x)"
+    module = agent.library.get("left_insertion")
+    # the one-argument call of the second proposal does not fit either: parse_proposed keeps
+    # the first one's shape
+    assert module.tests == ["assert left_insertion([1, 2, 4, 5], 3) == 2",
+                            "assert left_insertion([1, 2, 4, 5], 6) == 4"]
+    assert module.verification["status"] == "unconfirmed"
+
+
+def test_a_second_proposal_that_does_not_fit_either_keeps_the_first_tests(tmp_path,
+                                                                         builtin_pm):
+    llm = ProposingTwice([ONE_ARGUMENT, ONE_ARGUMENT], [INSERT, INSERT_LOOP])
+    result = _agent(tmp_path, builtin_pm, llm, propose_samples=2, attempts=1).solve(
+        Task(prompt=INSERT_PROMPT, tests=[], id="t1"))
+    assert result.status == "failed"
+    assert result.calls_by_kind == {"generate": 1, "side": 3, "reflect": 1}  # 2 proposals
+    step = [s for s in result.trace if s.node == "propose"][1]
+    assert step.decision == "proposed again: none fits" and "first tests are kept" in step.detail
+    validate = next(s for s in result.trace if s.node == "validate")
+    assert "0/2" in validate.detail  # judged by the first proposal
+
+
+def test_no_second_proposal_when_a_candidate_takes_the_tests_arguments(tmp_path, builtin_pm):
+    two_arguments = "```python\nassert left_insertion([1, 2, 4, 5], 3) == 2\n```"
+    llm = ProposingTwice([two_arguments], [INSERT, INSERT_LOOP])
+    result = _agent(tmp_path, builtin_pm, llm, propose_samples=2).solve(
+        Task(prompt=INSERT_PROMPT, tests=[], id="t1"))
+    assert result.status == "solved" and result.llm_calls == 3
+    assert [s.node for s in result.trace].count("propose") == 1

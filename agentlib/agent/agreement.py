@@ -1,9 +1,10 @@
 """Choosing a candidate when the tests were proposed by the model (CodeT-style dual agreement).
 
-`sample` draws a few candidates; `select` runs each, in one sandbox run, on the proposed tests
-and on in-domain inputs generated from them (`agentlib.verify.domain`), groups the candidates
-that return the same on every input, and scores a group by its size times the number of
-proposed tests its members pass. The best group's first candidate goes on to `validate`, with
+`sample` draws a few candidates, and when not one of them can take the arguments the proposed
+tests pass, asks for the tests once more with the candidates' signature shown. `select` runs
+each, in one sandbox run, on the proposed tests and on in-domain inputs generated from them
+(`agentlib.verify.domain`), groups the candidates that return the same on every input, and
+scores a group by its size times the number of proposed tests its members pass. The best group's first candidate goes on to `validate`, with
 the task's tests narrowed to the proposed tests that group passes: a proposed test that the
 agreeing candidates fail is taken for the mistake, not the candidates. When no candidate passes
 any proposed test, the tests are taken for the mistake too: they are restated with what the
@@ -30,10 +31,13 @@ from agentlib.agent import prompts
 from agentlib.agent.ask import ask
 from agentlib.agent.context import SolveContext
 from agentlib.agent.policy import Request, sample_sampling
+from agentlib.agent.propose import ask_for_tests
 from agentlib.agent.requests import Shown, generate_request, task_prompt
 from agentlib.agent.retrieve import step
 from agentlib.agent.sanity import literal_expectations
 from agentlib.agent.state import SolveState
+from agentlib.code.calls import accepts, first_call
+from agentlib.code.source import find_function, signature
 from agentlib.errors import SandboxError
 from agentlib.model import Attempt, TestCase
 from agentlib.sandbox import run as run_sandbox
@@ -66,8 +70,52 @@ def sample(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     tokens = sum(a.reply.prompt_tokens + a.reply.completion_tokens for a in drawn if a.reply)
     unusable = [str(n) for n, a in enumerate(drawn, start=1) if not a.program]
     detail = f"unusable: {', '.join(unusable)}" if unusable else "every reply held a function"
-    return {"samples": drawn, "steps": step("sample", f"{len(drawn)} candidate(s) drawn",
-                                            detail, start, state, tokens)}
+    steps = step("sample", f"{len(drawn)} candidate(s) drawn", detail, start, state, tokens)
+    return {"samples": drawn, "steps": steps,
+            **_proposed_again(state, runtime.context, drawn, steps)}
+
+
+def interface(candidates: list[Attempt], tests: list[TestCase], entry_point: str
+              ) -> str | None:
+    """The signature the candidates give `entry_point` (the first usable one's, as
+    `name(parameters)`), when not one of them can take the arguments the proposed tests pass
+    (`code.calls.accepts`, the one arity rule): the tests and the candidates, written
+    independently, disagree on the interface. None otherwise."""
+    call = first_call([t.source for t in tests if t.origin == "proposed"], entry_point)
+    functions = [(a.program, node) for a in candidates
+                 if a.program and a.rejection is None
+                 and (node := find_function(a.program, entry_point)) is not None]
+    if call is None or not functions or any(accepts(node, call) for _, node in functions):
+        return None
+    return signature(functions[0][0], entry_point).split(" -> ")[0]
+
+
+def _proposed_again(state: SolveState, ctx: SolveContext, drawn: list[Attempt],
+                    steps: list[Any]) -> dict[str, Any]:
+    """When no candidate takes the proposed tests' arguments, propose tests once more with
+    the candidates' signature shown, and keep those that call it so: on the examples
+    development set, tests that called `left_insertion(a, x)` with one argument failed every
+    candidate and led the repairs away from a correct first one."""
+    start = time.monotonic()
+    task, entry = state["task"], state["entry_point"]
+    shown = interface(drawn, list(task.tests), entry)
+    if shown is None:
+        return {}
+    proposal = ask_for_tests(ctx.llm(), task.prompt, entry, ctx.on_token, signature=shown)
+    reply = proposal.reply
+    tokens = reply.prompt_tokens + reply.completion_tokens
+    fitting = [t for t in proposal.tests if proposal.entry_point == entry
+               and interface(drawn, [t], entry) is None]
+    if not fitting:
+        return {"side_replies": [reply], "steps": steps + step(
+            "propose", "proposed again: none fits", f"no candidate takes the proposed "
+            f"tests' arguments, and none of the tests proposed for {shown} calls it so: "
+            "the first tests are kept", start, state, tokens)}
+    said = "\n".join(t.source for t in fitting)
+    return {"task": dataclasses.replace(task, tests=fitting), "side_replies": [reply],
+            "steps": steps + step("propose", f"proposed again for {shown}",
+                                  f"no candidate takes the first tests' arguments; now:\n"
+                                  f"{said}", start, state, tokens)}
 
 
 @dataclass(frozen=True)

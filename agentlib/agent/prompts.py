@@ -53,6 +53,7 @@ from the task. Do not write the function: reply with only the assert lines, in o
 code block."""
 
 PROPOSE_NAMED = "the Python function `{name}`"
+PROPOSE_SIGNED = "the Python function `{signature}` (call it with exactly these parameters)"
 PROPOSE_UNNAMED = "the Python function this task describes (give it a short snake_case name)"
 
 LIBRARY = """

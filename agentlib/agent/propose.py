@@ -116,9 +116,16 @@ def parse_proposed(text: str, entry_point: str | None = None
 
 
 def ask_for_tests(llm: "LLM", prompt: str, name: str | None,
-                  on_token: Callable[[str], None] | None = None) -> Proposal:
-    """Ask the model to propose tests for the task `prompt` (its function `name`, if known)."""
-    function = prompts.PROPOSE_NAMED.format(name=name) if name else prompts.PROPOSE_UNNAMED
+                  on_token: Callable[[str], None] | None = None,
+                  signature: str | None = None) -> Proposal:
+    """Ask the model to propose tests for the task `prompt` (its function `name`, if known;
+    its `signature` as `name(parameters)`, if known)."""
+    if signature:
+        function = prompts.PROPOSE_SIGNED.format(signature=signature)
+    elif name:
+        function = prompts.PROPOSE_NAMED.format(name=name)
+    else:
+        function = prompts.PROPOSE_UNNAMED
     user = prompts.PROPOSE.format(prompt=prompt, count=ASKED, function=function,
                                   call=name or "function_name")
     messages = [{"role": "system", "content": prompts.SYSTEM_PROPOSE},
