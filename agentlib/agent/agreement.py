@@ -4,11 +4,11 @@
 tests pass, asks for the tests once more with the candidates' signature shown. `select` runs
 each, in one sandbox run, on the proposed tests and on in-domain inputs generated from them
 (`agentlib.verify.domain`), groups the candidates that return the same on every input, and
-scores a group by its size times the number of proposed tests its members pass. The best group's first candidate goes on to `validate`, with
-the task's tests narrowed to the proposed tests that group passes: a proposed test that the
-agreeing candidates fail is taken for the mistake, not the candidates. When no candidate passes
-any proposed test, the tests are taken for the mistake too: they are restated with what the
-best group returns (still `proposed`, so the module is stored unconfirmed, with a warning),
+scores a group by its size times the number of proposed tests its members pass. The best
+group's first candidate goes on to `validate`, with the task's tests narrowed to the proposed
+tests that group passes: a proposed test that the agreeing candidates fail is taken for the
+mistake, not the candidates. When no candidate passes any proposed test, the tests are taken
+for the mistake too: they are restated with what the best group returns (still `proposed`, so the module is stored unconfirmed, with a warning),
 unless it returns one and the same on every input (a forgotten return) or no proposed call
 returns a value from it (a call the candidates cannot take). Only then are the tests kept and
 the usual repairs follow. On the examples development set (`no-examples.jsonl`), the 7 tasks
@@ -94,8 +94,8 @@ def _proposed_again(state: SolveState, ctx: SolveContext, drawn: list[Attempt],
                     steps: list[Any]) -> dict[str, Any]:
     """When no candidate takes the proposed tests' arguments, propose tests once more with
     the candidates' signature shown, and keep those that call it so: on the examples
-    development set, tests that called `left_insertion(a, x)` with one argument failed every
-    candidate and led the repairs away from a correct first one."""
+    development set, proposed tests that called `left_insertion(a, x)` with one argument
+    failed every candidate, and the repairs went toward them."""
     start = time.monotonic()
     task, entry = state["task"], state["entry_point"]
     shown = interface(drawn, list(task.tests), entry)
@@ -104,8 +104,7 @@ def _proposed_again(state: SolveState, ctx: SolveContext, drawn: list[Attempt],
     proposal = ask_for_tests(ctx.llm(), task.prompt, entry, ctx.on_token, signature=shown)
     reply = proposal.reply
     tokens = reply.prompt_tokens + reply.completion_tokens
-    fitting = [t for t in proposal.tests if proposal.entry_point == entry
-               and interface(drawn, [t], entry) is None]
+    fitting = [t for t in proposal.tests if interface(drawn, [t], entry) is None]
     if not fitting:
         return {"side_replies": [reply], "steps": steps + step(
             "propose", "proposed again: none fits", f"no candidate takes the proposed "
