@@ -4,17 +4,17 @@
 tests pass, asks for the tests once more with the candidates' signature shown. `select` runs
 each, in one sandbox run, on the proposed tests and on in-domain inputs generated from them
 (`agentlib.verify.domain`), groups the candidates that return the same on every input, and
-scores a group by its size times the number of proposed tests its members pass. The best
-group's first candidate goes on to `validate`, with the task's tests narrowed to the proposed
-tests that group passes: a proposed test that the agreeing candidates fail is taken for the
-mistake, not the candidates. When no candidate passes any proposed test, the tests are taken
-for the mistake too: they are restated with what the best group returns (still `proposed`, so the module is stored unconfirmed, with a warning),
-unless it returns one and the same on every input (a forgotten return) or no proposed call
-returns a value from it (a call the candidates cannot take). Only then are the tests kept and
-the usual repairs follow. On the examples development set (`no-examples.jsonl`), the 7 tasks
-where no candidate passed a proposed test all ended without a program that passes the hidden
-tests, 6 of them after repairs toward those tests, though the first candidate of 3 of them
-passed the hidden tests.
+scores a group by its size times the number of proposed tests its members pass. The best group's
+first candidate goes on to `validate`, with the task's tests narrowed to the proposed tests that
+group passes: a proposed test that the agreeing candidates fail is taken for the mistake, not
+the candidates. When no candidate passes any proposed test, the tests are taken for the mistake
+too: they are restated with what the best group returns (still `proposed`, so the module is
+stored unconfirmed, with a warning), unless it returns one and the same on every input (a
+forgotten return) or no proposed call returns a value from it (a call the candidates cannot
+take). Only then are the tests kept and the usual repairs follow. On the examples development
+set (`no-examples.jsonl`), the 7 tasks where no candidate passed a proposed test all ended
+without a program that passes the hidden tests, 6 of them after repairs toward those tests,
+though the first candidate of 3 of them passed the hidden tests.
 """
 
 from __future__ import annotations
