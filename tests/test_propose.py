@@ -360,3 +360,55 @@ def test_no_second_proposal_when_a_candidate_takes_the_tests_arguments(tmp_path,
         Task(prompt=INSERT_PROMPT, tests=[], id="t1"))
     assert result.status == "solved" and result.llm_calls == 3
     assert [s.node for s in result.trace].count("propose") == 1
+
+
+def test_tests_passing_the_arguments_the_other_way_round_are_proposed_again(tmp_path,
+                                                                            builtin_pm):
+    """The arity fits, but every candidate raises on every proposed call (the tests pass the
+    value first, the candidates take the list first): the tests are proposed again with the
+    signature shown, the candidates judged on those, and no repair goes toward the first."""
+    swapped = ("```python\nassert left_insertion(3, [1, 2, 4, 5]) == 2\n"
+               "assert left_insertion(0, [1, 2]) == 0\n```")
+    again = ("```python\nassert left_insertion([1, 2, 4, 5], 3) == 2\n"
+             "assert left_insertion([1, 2], 0) == 0\n```")
+    llm = ProposingTwice([swapped, again], [INSERT, INSERT_LOOP, INSERT])
+    agent = _agent(tmp_path, builtin_pm, llm)
+    result = agent.solve(Task(prompt=INSERT_PROMPT, tests=[], id="t1"))
+    assert result.status == "solved" and result.llm_calls == 5  # 2 proposals + 3 samples
+    assert "left_insertion(a, x)" in llm.asked[-1]
+    step = next(s for s in result.trace if s.node == "propose" and "again" in s.decision)
+    assert "no candidate returns a value on the first tests' calls" in step.detail
+    select = next(s for s in result.trace if s.node == "select")
+    assert "pass 2/2 proposed" in select.detail
+    assert agent.library.get("left_insertion").tests == [
+        "assert left_insertion([1, 2, 4, 5], 3) == 2", "assert left_insertion([1, 2], 0) == 0"]
+
+
+# [1, 2, 3] -> 7 and [5] -> 6 are wrong; WRONG alone passes two, RIGHT and DOUBLE one each
+LONE = ("```python\nassert sum_list([1, 2, 3]) == 7\nassert sum_list([5]) == 6\n"
+        "assert sum_list([]) == 0\n```")
+DOUBLE = "```python\ndef sum_list(xs):\n    return 2 * sum(xs)\n```"
+
+
+def test_a_lone_candidate_does_not_outrank_the_first_one(tmp_path, builtin_pm):
+    """No two candidates agree, and a sampled one passes more of the proposed tests than the
+    first (greedy) one: agreement with the model's own tests alone is weak evidence, so the
+    first one is chosen, with the tests it passes."""
+    llm = ScriptedLLM(LONE, [RIGHT, WRONG, DOUBLE])
+    agent = _agent(tmp_path, builtin_pm, llm)
+    result = agent.solve(Task(prompt=PROMPT, tests=[], id="t1"))
+    assert result.status == "solved" and result.llm_calls == 4
+    assert "return sum(xs)\n" in result.program and "len(xs)" not in result.program
+    select = next(s for s in result.trace if s.node == "select")
+    assert select.decision == "sample 1 of 3"
+    assert "sample 2: pass 2/3 proposed, score 2" in select.detail
+    assert "sample 2 alone outscores the first candidate, but no other agrees" in select.detail
+    assert agent.library.get("sum_list").tests == ["assert sum_list([]) == 0"]
+
+
+def test_a_lone_candidate_outranks_a_first_one_that_returns_nothing(tmp_path, builtin_pm):
+    broken = "```python\ndef sum_list(xs):\n    return None\n```"
+    llm = ScriptedLLM(LONE, [broken, WRONG, DOUBLE])
+    result = _agent(tmp_path, builtin_pm, llm).solve(Task(prompt=PROMPT, tests=[], id="t1"))
+    select = next(s for s in result.trace if s.node == "select")
+    assert select.decision == "sample 2 of 3" and "alone outscores" not in select.detail

@@ -1,20 +1,22 @@
 """Choosing a candidate when the tests were proposed by the model (CodeT-style dual agreement).
 
-`sample` draws a few candidates, and when not one of them can take the arguments the proposed
-tests pass, asks for the tests once more with the candidates' signature shown. `select` runs
-each, in one sandbox run, on the proposed tests and on in-domain inputs generated from them
-(`agentlib.verify.domain`), groups the candidates that return the same on every input, and
-scores a group by its size times the number of proposed tests its members pass. The best group's
-first candidate goes on to `validate`, with the task's tests narrowed to the proposed tests that
-group passes: a proposed test that the agreeing candidates fail is taken for the mistake, not
-the candidates. When no candidate passes any proposed test, the tests are taken for the mistake
-too: they are restated with what the best group returns (still `proposed`, so the module is
-stored unconfirmed, with a warning), unless it returns one and the same on every input (a
-forgotten return) or no proposed call returns a value from it (a call the candidates cannot
-take). Only then are the tests kept and the usual repairs follow. On the examples development
-set (`no-examples.jsonl`), the 7 tasks where no candidate passed a proposed test all ended
-without a program that passes the hidden tests, 6 of them after repairs toward those tests,
-though the first candidate of 3 of them passed the hidden tests.
+`sample` draws a few candidates. `select` runs each, in one sandbox run, on the proposed tests
+and on in-domain inputs generated from them (`agentlib.verify.domain`). When no candidate
+returns a value on any proposed test's call (wrong arity, or the arguments the other way
+round), the tests are proposed once more with the candidates' signature shown, and the
+candidates judged again. Candidates that return the same on every input form a group, scored
+by its size times the number of proposed tests its members pass. The best group's first
+candidate goes on to `validate` — but a lone candidate gives way to the first (greedy) one's
+group (`_chosen`) — with the task's tests narrowed to the proposed tests the chosen group
+passes: a proposed test that the chosen candidates fail is taken for the mistake, not the
+candidates. When the chosen group passes no proposed test, the tests are taken for the mistake
+too: they are restated with what it returns (still `proposed`, so the module is stored
+unconfirmed, with a warning), unless it returns one and the same on every input (a forgotten
+return) or no proposed call returns a value from it. Only then are the tests kept and the
+usual repairs follow. On the examples development set (`no-examples.jsonl`), the 7 tasks where
+no candidate passed a proposed test all ended without a program that passes the hidden tests,
+6 of them after repairs toward those tests, though the first candidate of 3 of them passed the
+hidden tests.
 """
 
 from __future__ import annotations
@@ -70,51 +72,51 @@ def sample(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     tokens = sum(a.reply.prompt_tokens + a.reply.completion_tokens for a in drawn if a.reply)
     unusable = [str(n) for n, a in enumerate(drawn, start=1) if not a.program]
     detail = f"unusable: {', '.join(unusable)}" if unusable else "every reply held a function"
-    steps = step("sample", f"{len(drawn)} candidate(s) drawn", detail, start, state, tokens)
-    return {"samples": drawn, "steps": steps,
-            **_proposed_again(state, runtime.context, drawn, steps)}
+    return {"samples": drawn,
+            "steps": step("sample", f"{len(drawn)} candidate(s) drawn", detail, start, state,
+                          tokens)}
 
 
-def interface(candidates: list[Attempt], tests: list[TestCase], entry_point: str
-              ) -> str | None:
-    """The signature the candidates give `entry_point` (the first usable one's, as
-    `name(parameters)`), when not one of them can take the arguments the proposed tests pass
-    (`code.calls.accepts`, the one arity rule): the tests and the candidates, written
-    independently, disagree on the interface. None otherwise."""
-    call = first_call([t.source for t in tests if t.origin == "proposed"], entry_point)
-    functions = [(a.program, node) for a in candidates
-                 if a.program and a.rejection is None
-                 and (node := find_function(a.program, entry_point)) is not None]
-    if call is None or not functions or any(accepts(node, call) for _, node in functions):
-        return None
-    return signature(functions[0][0], entry_point).split(" -> ")[0]
+def _functions(candidates: list[Attempt], entry_point: str) -> list[tuple[str, ast.AST]]:
+    """(program, definition of `entry_point`) of each usable candidate."""
+    return [(a.program, node) for a in candidates
+            if a.program and a.rejection is None
+            and (node := find_function(a.program, entry_point)) is not None]
 
 
-def _proposed_again(state: SolveState, ctx: SolveContext, drawn: list[Attempt],
-                    steps: list[Any]) -> dict[str, Any]:
-    """When no candidate takes the proposed tests' arguments, propose tests once more with
-    the candidates' signature shown, and keep those that call it so: on the examples
-    development set, proposed tests that called `left_insertion(a, x)` with one argument
-    failed every candidate, and the repairs went toward them."""
+def fits(candidates: list[Attempt], test: TestCase, entry_point: str) -> bool:
+    """Whether some candidate can take the arguments `test` passes (`code.calls.accepts`,
+    the one arity rule)."""
+    call = first_call([test.source], entry_point)
+    return call is not None and any(accepts(node, call)
+                                    for _, node in _functions(candidates, entry_point))
+
+
+def _proposed_again(state: SolveState, ctx: SolveContext, candidates: list[Attempt]
+                    ) -> tuple[list[TestCase], list[Any], Any]:
+    """Propose tests once more with the first usable candidate's signature shown, and keep
+    those some candidate can be called with: asked when no candidate returns a value on any
+    proposed test's call. On the examples development set, tests that called
+    `left_insertion(a, x)` with one argument, or with its arguments the other way round,
+    failed every candidate, and the repairs went toward them. Returns (the tests, or [] when
+    none fits; the trace step; the reply)."""
     start = time.monotonic()
-    task, entry = state["task"], state["entry_point"]
-    shown = interface(drawn, list(task.tests), entry)
-    if shown is None:
-        return {}
-    proposal = ask_for_tests(ctx.llm(), task.prompt, entry, ctx.on_token, signature=shown)
+    entry = state["entry_point"]
+    shown = signature(_functions(candidates, entry)[0][0], entry).split(" -> ")[0]
+    proposal = ask_for_tests(ctx.llm(), state["task"].prompt, entry, ctx.on_token,
+                             signature=shown)
     reply = proposal.reply
     tokens = reply.prompt_tokens + reply.completion_tokens
-    fitting = [t for t in proposal.tests if interface(drawn, [t], entry) is None]
+    fitting = [t for t in proposal.tests if fits(candidates, t, entry)]
     if not fitting:
-        return {"side_replies": [reply], "steps": steps + step(
-            "propose", "proposed again: none fits", f"no candidate takes the proposed "
-            f"tests' arguments, and none of the tests proposed for {shown} calls it so: "
-            "the first tests are kept", start, state, tokens)}
+        return [], step("propose", "proposed again: none fits", f"no candidate returns a "
+                        f"value on the proposed tests' calls, and none of the tests proposed "
+                        f"for {shown} can call one: the first tests are kept", start, state,
+                        tokens), reply
     said = "\n".join(t.source for t in fitting)
-    return {"task": dataclasses.replace(task, tests=fitting), "side_replies": [reply],
-            "steps": steps + step("propose", f"proposed again for {shown}",
-                                  f"no candidate takes the first tests' arguments; now:\n"
-                                  f"{said}", start, state, tokens)}
+    return fitting, step("propose", f"proposed again for {shown}",
+                         f"no candidate returns a value on the first tests' calls; now:\n"
+                         f"{said}", start, state, tokens), reply
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,8 @@ class Judged:
     """Indices of the proposed tests it passed."""
     outputs: tuple[tuple[str, str, str], ...]
     """(kind, type, repr) of each call's outcome."""
+    answered: bool = True
+    """Whether it returned a value on at least one of the proposed tests' own calls."""
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,7 @@ def judge(candidates: list[Attempt], tests: list[TestCase], entry_point: str,
     seen = observe(tests, entry_point)
     inputs = list(seen.examples) + generate_inputs(seen, GENERATED, seed=0)
     calls = list(dict.fromkeys(c for _, c in calls_for(entry_point, inputs, seen.keywords)))
+    own = len(dict.fromkeys(c for _, c in calls_for(entry_point, seen.examples, seen.keywords)))
     cases = list(tests) + [probe_case(c) for c in calls]
     limits = dataclasses.replace(limits, timeout_s=min(limits.timeout_s, TIMEOUT_S),
                                  cpu_s=min(limits.cpu_s, TIMEOUT_S))
@@ -179,7 +184,8 @@ def judge(candidates: list[Attempt], tests: list[TestCase], entry_point: str,
                 got = read_outcome(results[at]) if at < len(results) else None
                 outputs.append(("unknown", "", "") if got is None else
                                (got.kind, got.type, got.text))
-            ran[attempt.program] = Judged(number, passed, tuple(outputs))
+            answered = not own or any(kind == "value" for kind, _, _ in outputs[:own])
+            ran[attempt.program] = Judged(number, passed, tuple(outputs), answered)
         judged.append(dataclasses.replace(ran[attempt.program], number=number))
     return judged
 
@@ -207,18 +213,40 @@ def _returns(program: str, tests: list[TestCase]) -> list[tuple[str, str]]:
             if out.kind == "value" and out.complete]
 
 
-def _trusted_over_tests(best: Group, judged: list[Judged], samples: list[Attempt],
-                        tests: list[TestCase]) -> list[TestCase]:
-    """The proposed tests restated with the best group's answers, when that group is trusted
-    over them: no candidate passes any, and the group returns at least two different values
-    over the inputs (not None everywhere: a forgotten return). Empty otherwise, and when no
-    proposed call returns a literal from it."""
-    if best.score:
+def _varied(group: Group, judged: list[Judged]) -> bool:
+    """Whether the group returns at least two different values over the inputs (not None
+    everywhere, as a forgotten return does)."""
+    outputs = next(j.outputs for j in judged if j.number == group.members[0])
+    return len({out for out in outputs if out[0] == "value"}) >= 2
+
+
+def _restated(group: Group, judged: list[Judged], samples: list[Attempt],
+              tests: list[TestCase]) -> list[TestCase]:
+    """The proposed tests restated with the group's answers, when it passes none of them
+    and is trusted over them (`_varied`). Empty otherwise, and when no proposed call
+    returns a literal from it."""
+    if group.score or not _varied(group, judged):
         return []
-    outputs = next(j.outputs for j in judged if j.number == best.members[0])
-    if len({out for out in outputs if out[0] == "value"}) < 2:
-        return []
-    return _as_tests(_returns(samples[best.members[0] - 1].program, tests))
+    return _as_tests(_returns(samples[group.members[0] - 1].program, tests))
+
+
+def _chosen(ranked: list[Group], judged: list[Judged], samples: list[Attempt],
+            tests: list[TestCase]) -> tuple[Group, str]:
+    """The group to go on with, and why when it is not the best scored: a lone candidate
+    other than the first (the greedy answer) gives way to the first one's group, when that
+    one returns varied values and passes a proposed test or can be restated. One candidate
+    agreeing with tests from the same model is weak evidence: on the examples development
+    set, 3 of the 4 such lone choices over a first candidate failed the hidden tests, and
+    the raw model's single greedy answer passed them."""
+    best = ranked[0]
+    if len(best.members) > 1 or best.members[0] == 1:
+        return best, ""
+    first = next((g for g in ranked if g.members[0] == 1), None)
+    if first is None or not _varied(first, judged) or not (
+            first.score or _restated(first, judged, samples, tests)):
+        return best, ""
+    return first, (f"; {_members(best)} alone outscores the first candidate, but no other "
+                   f"agrees with it: {_members(first)} is kept")
 
 
 def _agreeing(group: Group, judged: list[Judged]) -> str:
@@ -241,28 +269,37 @@ def select(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     task, samples = state["task"], state["samples"]
     tests = list(task.tests)
     judged = judge(samples, tests, state["entry_point"], ctx.limits)
+    update: dict[str, Any] = {"side_replies": [], "steps": [], "warnings": []}
+    if judged and not any(j.answered for j in judged):
+        again, asked, reply = _proposed_again(state, ctx, samples)
+        update["side_replies"].append(reply)
+        update["steps"] += asked
+        if again:
+            tests = again
+            update["task"] = dataclasses.replace(task, tests=again)
+            judged = judge(samples, tests, state["entry_point"], ctx.limits)
     ranked = groups(judged)
-    update: dict[str, Any] = {}
     if not ranked:
         chosen, decision = 1, "no usable candidate"
         detail = "every reply was unusable: the first is repaired"
     else:
-        best = ranked[0]
+        best, why = _chosen(ranked, judged, samples, tests)
         chosen = best.members[0]
         decision = f"sample {chosen} of {len(samples)}"
         detail = "; ".join(f"{_members(g)}: pass {len(g.passed)}/{len(tests)} proposed, "
-                           f"score {g.score}" for g in ranked)
-        restated = _trusted_over_tests(best, judged, samples, tests)
+                           f"score {g.score}" for g in ranked) + why
+        restated = _restated(best, judged, samples, tests)
         if restated:
             update["task"] = dataclasses.replace(task, tests=restated)
             said = "; ".join(t.source for t in restated)
             agree = _agreeing(best, judged)
-            detail += (f"; no candidate passes a proposed test, and {agree}: the tests now "
-                       f"hold what {_members(best)} return(s): {said}")
-            update["warnings"] = [
-                f"no candidate passed a proposed test ({agree}): the proposed tests were "
-                f"taken for the mistake and now hold what {_members(best)} of "
-                f"{len(samples)} return(s): {said}"]
+            none = ("no candidate passes a proposed test" if not ranked[0].score else
+                    f"{_members(best)} pass(es) no proposed test")
+            detail += (f"; {none}, and {agree}: the tests now hold what {_members(best)} "
+                       f"return(s): {said}")
+            update["warnings"].append(
+                f"{none} ({agree}): the proposed tests were taken for the mistake and now "
+                f"hold what {_members(best)} of {len(samples)} return(s): {said}")
         elif best.score == 0:
             detail += ("; no candidate passes a proposed test, and the best returns one and "
                        "the same on every input or no value on their calls: the tests are kept")
@@ -272,16 +309,17 @@ def select(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
                 update["task"] = dataclasses.replace(
                     task, tests=[t for i, t in enumerate(tests) if i in best.passed])
                 said = "; ".join(dropped)
-                detail += f"; dropped, as the agreeing candidates fail them: {said}"
-                update["warnings"] = [
+                detail += f"; dropped, as the chosen candidates fail them: {said}"
+                update["warnings"].append(
                     f"dropped {len(dropped)} proposed test(s) that {len(best.members)} of "
                     f"{len(samples)} agreeing candidate(s) fail (taken for the tests' "
-                    f"mistake): {said}"]
+                    f"mistake): {said}")
     pending = samples[chosen - 1]
     if ranked:
         pending = dataclasses.replace(pending, notes=[*pending.notes, (
-            f"chosen by agreement: {len(ranked[0].members)} of {len(samples)} candidate(s) "
-            f"behave the same, passing {len(ranked[0].passed)}/{len(tests)} proposed test(s)")])
-    others = [a.reply for n, a in enumerate(samples, start=1) if n != chosen and a.reply]
-    return {**update, "pending": pending, "side_replies": others,
-            "steps": step("select", decision, detail, start, state)}
+            f"chosen by agreement: {len(best.members)} of {len(samples)} candidate(s) "
+            f"behave the same, passing {len(best.passed)}/{len(tests)} proposed test(s)")])
+    update["side_replies"] += [a.reply for n, a in enumerate(samples, start=1)
+                               if n != chosen and a.reply]
+    update["steps"] += step("select", decision, detail, start, state)
+    return {**update, "pending": pending}
