@@ -412,3 +412,21 @@ def test_a_lone_candidate_outranks_a_first_one_that_returns_nothing(tmp_path, bu
     result = _agent(tmp_path, builtin_pm, llm).solve(Task(prompt=PROMPT, tests=[], id="t1"))
     select = next(s for s in result.trace if s.node == "select")
     assert select.decision == "sample 2 of 3" and "alone outscores" not in select.detail
+
+
+def test_tests_calling_the_function_without_arguments_are_proposed_again(tmp_path,
+                                                                         builtin_pm):
+    """`my_dict()` has no argument to run the candidates on, so the judged outcomes cannot
+    tell; the arity rule does: no candidate takes no argument, and the tests are asked again."""
+    none = "```python\nassert my_dict() == True\n```"
+    again = "```python\nassert my_dict({}) == True\nassert my_dict({1: 2}) == False\n```"
+    empty = "```python\ndef my_dict(d):\n    return not d\n```"
+    empty_len = "```python\ndef my_dict(d):\n    return len(d) == 0\n```"
+    llm = ProposingTwice([none, again], [empty, empty_len, empty])
+    agent = _agent(tmp_path, builtin_pm, llm)
+    result = agent.solve(Task(prompt="Check whether a dictionary is empty: `my_dict`.",
+                              tests=[], id="t1"))
+    assert result.status == "solved" and result.llm_calls == 5
+    assert "my_dict(d)" in llm.asked[-1]
+    assert agent.library.get("my_dict").tests == ["assert my_dict({}) == True",
+                                                  "assert my_dict({1: 2}) == False"]

@@ -262,6 +262,19 @@ def _members(group: Group) -> str:
         map(str, group.members))
 
 
+def _unanswered(judged: list[Judged], samples: list[Attempt], tests: list[TestCase],
+                entry_point: str) -> bool:
+    """Whether no candidate returns a value on any proposed test's call: none can be called
+    with their arguments (`fits`; also when the calls have no literal form to run, such as
+    `f()`), or each raises on every one."""
+    if not judged:
+        return False
+    proposed = [t for t in tests if t.origin == "proposed"]
+    if proposed and not any(fits(samples, t, entry_point) for t in proposed):
+        return True
+    return not any(j.answered for j in judged)
+
+
 def select(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     """Choose the candidate the most agreement backs; narrow the tests to those it passes."""
     start = time.monotonic()
@@ -270,7 +283,7 @@ def select(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
     tests = list(task.tests)
     judged = judge(samples, tests, state["entry_point"], ctx.limits)
     update: dict[str, Any] = {"side_replies": [], "steps": [], "warnings": []}
-    if judged and not any(j.answered for j in judged):
+    if _unanswered(judged, samples, tests, state["entry_point"]):
         again, asked, reply = _proposed_again(state, ctx, samples)
         update["side_replies"].append(reply)
         update["steps"] += asked
