@@ -6,9 +6,8 @@ returns a value on any proposed test's call (wrong arity, or the arguments the o
 round), the tests are proposed once more with the candidates' signature shown, and the
 candidates judged again. Candidates that return the same on every input form a group, scored
 by its size times the number of proposed tests its members pass. The best group's first
-candidate goes on to `validate` — but a lone candidate gives way to the first (greedy) one's
-group (`_chosen`) — with the task's tests narrowed to the proposed tests the chosen group
-passes: a proposed test that the chosen candidates fail is taken for the mistake, not the
+candidate goes on to `validate`, with the task's tests narrowed to the proposed tests that
+group passes: a proposed test that the chosen candidates fail is taken for the mistake, not the
 candidates. When the chosen group passes no proposed test, the tests are taken for the mistake
 too: they are restated with what it returns (still `proposed`, so the module is stored
 unconfirmed, with a warning), unless it returns one and the same on every input (a forgotten
@@ -230,25 +229,6 @@ def _restated(group: Group, judged: list[Judged], samples: list[Attempt],
     return _as_tests(_returns(samples[group.members[0] - 1].program, tests))
 
 
-def _chosen(ranked: list[Group], judged: list[Judged], samples: list[Attempt],
-            tests: list[TestCase]) -> tuple[Group, str]:
-    """The group to go on with, and why when it is not the best scored: a lone candidate
-    other than the first (the greedy answer) gives way to the first one's group, when that
-    one returns varied values and passes a proposed test or can be restated. One candidate
-    agreeing with tests from the same model is weak evidence: on the examples development
-    set, 3 of the 4 such lone choices over a first candidate failed the hidden tests, and
-    the raw model's single greedy answer passed them."""
-    best = ranked[0]
-    if len(best.members) > 1 or best.members[0] == 1:
-        return best, ""
-    first = next((g for g in ranked if g.members[0] == 1), None)
-    if first is None or not _varied(first, judged) or not (
-            first.score or _restated(first, judged, samples, tests)):
-        return best, ""
-    return first, (f"; {_members(best)} alone outscores the first candidate, but no other "
-                   f"agrees with it: {_members(first)} is kept")
-
-
 def _agreeing(group: Group, judged: list[Judged]) -> str:
     """How much agreement backs the group, in words."""
     if len(group.members) == 1:
@@ -296,18 +276,17 @@ def select(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
         chosen, decision = 1, "no usable candidate"
         detail = "every reply was unusable: the first is repaired"
     else:
-        best, why = _chosen(ranked, judged, samples, tests)
+        best = ranked[0]
         chosen = best.members[0]
         decision = f"sample {chosen} of {len(samples)}"
         detail = "; ".join(f"{_members(g)}: pass {len(g.passed)}/{len(tests)} proposed, "
-                           f"score {g.score}" for g in ranked) + why
+                           f"score {g.score}" for g in ranked)
         restated = _restated(best, judged, samples, tests)
         if restated:
             update["task"] = dataclasses.replace(task, tests=restated)
             said = "; ".join(t.source for t in restated)
             agree = _agreeing(best, judged)
-            none = ("no candidate passes a proposed test" if not ranked[0].score else
-                    f"{_members(best)} pass(es) no proposed test")
+            none = "no candidate passes a proposed test"
             detail += (f"; {none}, and {agree}: the tests now hold what {_members(best)} "
                        f"return(s): {said}")
             update["warnings"].append(
@@ -322,7 +301,7 @@ def select(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
                 update["task"] = dataclasses.replace(
                     task, tests=[t for i, t in enumerate(tests) if i in best.passed])
                 said = "; ".join(dropped)
-                detail += f"; dropped, as the chosen candidates fail them: {said}"
+                detail += f"; dropped, as the agreeing candidates fail them: {said}"
                 update["warnings"].append(
                     f"dropped {len(dropped)} proposed test(s) that {len(best.members)} of "
                     f"{len(samples)} agreeing candidate(s) fail (taken for the tests' "
