@@ -104,6 +104,7 @@ RIGHT = "```python\ndef sum_list(xs):\n    return sum(xs)\n```"
 RIGHT_LOOP = ("```python\ndef sum_list(xs):\n    total = 0\n    for x in xs:\n        total += x\n"
               "    return total\n```")
 WRONG = "```python\ndef sum_list(xs):\n    return sum(xs) + (len(xs) == 1)\n```"
+DOUBLE = "```python\ndef sum_list(xs):\n    return 2 * sum(xs)\n```"
 PROMPT = "Sum the numbers of a list: `sum_list(xs)`."
 
 
@@ -244,8 +245,7 @@ def test_a_lone_candidate_is_trusted_over_proposed_tests_that_every_candidate_fa
     what the earliest drawn (the greedy answer) returns, rather than repaired toward; the
     module is unconfirmed and the warning says no two agreed."""
     wrong = "```python\nassert sum_list([1, 2, 3]) == 7\nassert sum_list([]) == 1\n```"
-    double = "```python\ndef sum_list(xs):\n    return 2 * sum(xs)\n```"
-    llm = ScriptedLLM(wrong, [RIGHT, WRONG, double])
+    llm = ScriptedLLM(wrong, [RIGHT, WRONG, DOUBLE])
     agent = _agent(tmp_path, builtin_pm, llm)
     result = agent.solve(Task(prompt=PROMPT, tests=[], id="t1"))
     assert result.status == "solved" and result.llm_calls == 4  # no repair
@@ -307,6 +307,14 @@ class ProposingTwice(ScriptedLLM):
         return super().complete(messages, **options)
 
 
+def _solve_proposing_twice(tmp_path, builtin_pm, proposals: list[str], samples: list[str],
+                           prompt: str):
+    """Solve `prompt` without tests, the proposals answered in turn: (agent, llm, result)."""
+    llm = ProposingTwice(proposals, samples)
+    agent = _agent(tmp_path, builtin_pm, llm)
+    return agent, llm, agent.solve(Task(prompt=prompt, tests=[], id="t1"))
+
+
 INSERT_PROMPT = "Locate the left insertion point for a value in a sorted list: `left_insertion`."
 ONE_ARGUMENT = ("```python\nassert left_insertion([1, 2, 4, 5]) == 2\n"
                 "assert left_insertion([]) == 0\n```")
@@ -324,9 +332,8 @@ def test_tests_that_no_candidate_can_be_called_with_are_proposed_again_with_the_
     shown, and those that call it so replace them."""
     again = ("```python\nassert left_insertion([1, 2, 4, 5], 3) == 2\n"
              "assert left_insertion([1, 2, 4, 5], 6) == 4\nassert left_insertion([1, 2]) == 0\n```")
-    llm = ProposingTwice([ONE_ARGUMENT, again], [INSERT, INSERT_LOOP, INSERT])
-    agent = _agent(tmp_path, builtin_pm, llm)
-    result = agent.solve(Task(prompt=INSERT_PROMPT, tests=[], id="t1"))
+    agent, llm, result = _solve_proposing_twice(tmp_path, builtin_pm, [ONE_ARGUMENT, again],
+                                                [INSERT, INSERT_LOOP, INSERT], INSERT_PROMPT)
     assert result.status == "solved" and result.llm_calls == 5  # 2 proposals + 3 samples
     assert "left_insertion(a, x)" in llm.asked[-1] and "test cases for" in llm.asked[-1]
     nodes = [s.node for s in result.trace]
@@ -371,9 +378,8 @@ def test_tests_passing_the_arguments_the_other_way_round_are_proposed_again(tmp_
                "assert left_insertion(0, [1, 2]) == 0\n```")
     again = ("```python\nassert left_insertion([1, 2, 4, 5], 3) == 2\n"
              "assert left_insertion([1, 2], 0) == 0\n```")
-    llm = ProposingTwice([swapped, again], [INSERT, INSERT_LOOP, INSERT])
-    agent = _agent(tmp_path, builtin_pm, llm)
-    result = agent.solve(Task(prompt=INSERT_PROMPT, tests=[], id="t1"))
+    agent, llm, result = _solve_proposing_twice(tmp_path, builtin_pm, [swapped, again],
+                                                [INSERT, INSERT_LOOP, INSERT], INSERT_PROMPT)
     assert result.status == "solved" and result.llm_calls == 5  # 2 proposals + 3 samples
     assert "left_insertion(a, x)" in llm.asked[-1]
     step = next(s for s in result.trace if s.node == "propose" and "again" in s.decision)
@@ -387,7 +393,6 @@ def test_tests_passing_the_arguments_the_other_way_round_are_proposed_again(tmp_
 # [1, 2, 3] -> 7 and [5] -> 6 are wrong; WRONG alone passes two, RIGHT and DOUBLE one each
 LONE = ("```python\nassert sum_list([1, 2, 3]) == 7\nassert sum_list([5]) == 6\n"
         "assert sum_list([]) == 0\n```")
-DOUBLE = "```python\ndef sum_list(xs):\n    return 2 * sum(xs)\n```"
 
 
 def test_a_lone_candidate_that_passes_more_proposed_tests_outranks_the_first_one(
@@ -410,10 +415,9 @@ def test_tests_calling_the_function_without_arguments_are_proposed_again(tmp_pat
     again = "```python\nassert my_dict({}) == True\nassert my_dict({1: 2}) == False\n```"
     empty = "```python\ndef my_dict(d):\n    return not d\n```"
     empty_len = "```python\ndef my_dict(d):\n    return len(d) == 0\n```"
-    llm = ProposingTwice([none, again], [empty, empty_len, empty])
-    agent = _agent(tmp_path, builtin_pm, llm)
-    result = agent.solve(Task(prompt="Check whether a dictionary is empty: `my_dict`.",
-                              tests=[], id="t1"))
+    agent, llm, result = _solve_proposing_twice(
+        tmp_path, builtin_pm, [none, again], [empty, empty_len, empty],
+        "Check whether a dictionary is empty: `my_dict`.")
     assert result.status == "solved" and result.llm_calls == 5
     assert "my_dict(d)" in llm.asked[-1]
     assert agent.library.get("my_dict").tests == ["assert my_dict({}) == True",

@@ -7,9 +7,9 @@ round), the tests are proposed once more with the candidates' signature shown, a
 candidates judged again. Candidates that return the same on every input form a group, scored
 by its size times the number of proposed tests its members pass. The best group's first
 candidate goes on to `validate`, with the task's tests narrowed to the proposed tests that
-group passes: a proposed test that the chosen candidates fail is taken for the mistake, not the
-candidates. When the chosen group passes no proposed test, the tests are taken for the mistake
-too: they are restated with what it returns (still `proposed`, so the module is stored
+group passes: a proposed test that the agreeing candidates fail is taken for the mistake, not
+the candidates. When no candidate passes any proposed test, the tests are taken for the mistake
+too: they are restated with what the best group returns (still `proposed`, so the module is stored
 unconfirmed, with a warning), unless it returns one and the same on every input (a forgotten
 return) or no proposed call returns a value from it. Only then are the tests kept and the
 usual repairs follow. On the examples development set (`no-examples.jsonl`), the 7 tasks where
@@ -212,21 +212,16 @@ def _returns(program: str, tests: list[TestCase]) -> list[tuple[str, str]]:
             if out.kind == "value" and out.complete]
 
 
-def _varied(group: Group, judged: list[Judged]) -> bool:
-    """Whether the group returns at least two different values over the inputs (not None
-    everywhere, as a forgotten return does)."""
-    outputs = next(j.outputs for j in judged if j.number == group.members[0])
-    return len({out for out in outputs if out[0] == "value"}) >= 2
-
-
-def _restated(group: Group, judged: list[Judged], samples: list[Attempt],
+def _restated(best: Group, judged: list[Judged], samples: list[Attempt],
               tests: list[TestCase]) -> list[TestCase]:
-    """The proposed tests restated with the group's answers, when it passes none of them
-    and is trusted over them (`_varied`). Empty otherwise, and when no proposed call
-    returns a literal from it."""
-    if group.score or not _varied(group, judged):
+    """The proposed tests restated with the best group's answers, when that group is trusted
+    over them: no candidate passes any, and the group returns at least two different values
+    over the inputs (not None everywhere: a forgotten return). Empty otherwise, and when no
+    proposed call returns a literal from it."""
+    outputs = next(j.outputs for j in judged if j.number == best.members[0])
+    if best.score or len({out for out in outputs if out[0] == "value"}) < 2:
         return []
-    return _as_tests(_returns(samples[group.members[0] - 1].program, tests))
+    return _as_tests(_returns(samples[best.members[0] - 1].program, tests))
 
 
 def _agreeing(group: Group, judged: list[Judged]) -> str:
@@ -286,12 +281,12 @@ def select(state: SolveState, runtime: Runtime[SolveContext]) -> dict[str, Any]:
             update["task"] = dataclasses.replace(task, tests=restated)
             said = "; ".join(t.source for t in restated)
             agree = _agreeing(best, judged)
-            none = "no candidate passes a proposed test"
-            detail += (f"; {none}, and {agree}: the tests now hold what {_members(best)} "
-                       f"return(s): {said}")
+            detail += (f"; no candidate passes a proposed test, and {agree}: the tests now "
+                       f"hold what {_members(best)} return(s): {said}")
             update["warnings"].append(
-                f"{none} ({agree}): the proposed tests were taken for the mistake and now "
-                f"hold what {_members(best)} of {len(samples)} return(s): {said}")
+                f"no candidate passed a proposed test ({agree}): the proposed tests were "
+                f"taken for the mistake and now hold what {_members(best)} of "
+                f"{len(samples)} return(s): {said}")
         elif best.score == 0:
             detail += ("; no candidate passes a proposed test, and the best returns one and "
                        "the same on every input or no value on their calls: the tests are kept")
